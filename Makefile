@@ -1,0 +1,66 @@
+# Mux Minus: `make run` starts everything locally, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+TINY_MODELS := var/tiny-models
+
+.PHONY: run test lint format check bench install install-dev tiny-models up down clean
+
+$(VENV)/bin/activate:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstall only when the pins change.
+$(VENV)/.installed: requirements.txt $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+.env:
+	$(PY) scripts/write_local_env.py
+
+run: install .env
+	@command -v ffmpeg >/dev/null || echo "note: ffmpeg is not installed; m4a/opus input and FLAC output need it (apt-get install ffmpeg)"
+	$(PY) manage.py migrate --noinput
+	$(PY) scripts/run_local.py
+
+# Small random-weight demucs models, for trying the product without real weights.
+tiny-models: install .env
+	$(PY) -m stemworker.devmodels $(TINY_MODELS)
+	@grep -q '^DEMUCS_REPO=' .env || echo "DEMUCS_REPO=$(CURDIR)/$(TINY_MODELS)" >> .env
+	@echo "DEMUCS_REPO is set in .env; restart make run to use these models."
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: install-dev
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py check
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
+
+test: install-dev lint check
+	$(VENV)/bin/pytest
+
+bench: install-dev
+	$(PY) bench/pipeline.py
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,29 @@
+"""The signed-in person's account summary."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.services import account_for_user
+from jobs.models import Job
+
+
+class MeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        credits = serializers.IntegerField()
+        active_jobs = serializers.IntegerField()
+        max_active_jobs = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer, summary="Your account")
+    def get(self, request: Request) -> Response:
+        data = {
+            "email": request.user.email,
+            "credits": account_for_user(request.user).balance,
+            "active_jobs": Job.objects.for_user(request.user).active().count(),
+            "max_active_jobs": settings.MAX_ACTIVE_JOBS_PER_USER,
+        }
+        return Response(self.OutputSerializer(data).data)

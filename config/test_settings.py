@@ -1,0 +1,42 @@
+"""Test settings: real PostgreSQL and Redis, fast hashing, no e-mail sent."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("STEMWORKER_TOKEN", "test-stemworker-token")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+
+from .settings import *  # noqa: E402,F403
+from .settings import env  # noqa: E402
+
+DATABASES = {
+    "default": env.db(
+        "TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/muxminus"
+    )
+}
+TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": TEST_REDIS_URL,
+        "KEY_PREFIX": "muxminus-test",
+    }
+}
+RQ_QUEUES = {
+    "default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 300},
+    "stems": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SECURE_SSL_REDIRECT = False
+# Each test run gets its own shared volume; tests that need a fresh one override it.
+SHARED_ROOT = Path(tempfile.mkdtemp(prefix="muxminus-shared-"))
+FILE_UPLOAD_TEMP_DIR = str(SHARED_ROOT / "tmp")
+STEMWORKER_POLL_SECONDS = 0.2
+STEMWORKER_DOWN_SECONDS = 3

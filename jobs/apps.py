@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class JobsConfig(AppConfig):
+    name = "jobs"
+    verbose_name = "Separation jobs"
+
+    def ready(self) -> None:
+        # Uploads stream into the shared volume, so the later move is a rename.
+        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

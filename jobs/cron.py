@@ -1,0 +1,9 @@
+"""Schedules for `manage.py rqcron jobs.cron`."""
+
+from rq import cron
+
+from jobs.tasks import jobs_purge_expired_task
+
+# Stems are promised for OUTPUT_RETENTION_HOURS; purging every 5 minutes keeps
+# that promise to within minutes.
+cron.register(jobs_purge_expired_task, "default", interval=300)

@@ -1,0 +1,132 @@
+"""A separation job and the stems it produced."""
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def active(self) -> "JobQuerySet":
+        return self.filter(status__in=Job.ACTIVE_STATUSES)
+
+    def for_user(self, user: object) -> "JobQuerySet":
+        return self.filter(user=user)
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Separating"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class OutputFormat(models.TextChoices):
+        MP3 = "mp3", "MP3 (320 kbps)"
+        WAV = "wav", "WAV (16-bit)"
+        FLAC = "flac", "FLAC (lossless)"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+    )
+    original_filename = models.CharField(max_length=255)
+    # The upload's extension, chosen from a fixed list: never the uploaded name.
+    input_extension = models.CharField(max_length=8)
+    model = models.CharField(max_length=64)
+    two_stems = models.CharField(max_length=32, blank=True)
+    output_format = models.CharField(
+        max_length=8, choices=OutputFormat.choices, default=OutputFormat.MP3
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    error_log = models.TextField(blank=True, help_text="Raw demucs output, for operators.")
+    duration_seconds = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    files_purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="job_progress_at_most_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.model}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def expired(self) -> bool:
+        """True once the stems are gone or past their retention time."""
+        if self.files_purged_at is not None:
+            return True
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def downloadable(self) -> bool:
+        return self.status == self.Status.SUCCEEDED and not self.expired
+
+    @property
+    def upload_dir(self) -> Path:
+        return settings.SHARED_ROOT / "uploads" / str(self.pk)
+
+    @property
+    def upload_path(self) -> Path:
+        return self.upload_dir / f"input.{self.input_extension}"
+
+    @property
+    def output_dir(self) -> Path:
+        return settings.SHARED_ROOT / "outputs" / str(self.pk)
+
+    @property
+    def title(self) -> str:
+        """The original name without its extension, for display and downloads."""
+        return self.original_filename.rsplit(".", 1)[0] or "song"
+
+
+class Stem(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="stems")
+    name = models.CharField(max_length=32)
+    # Relative to SHARED_ROOT, so the volume can be mounted anywhere.
+    relative_path = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    duration_seconds = models.FloatField(null=True, blank=True)
+    peaks = models.JSONField(default=list, help_text="Waveform peaks, 0..1.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "name"], name="stem_unique_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.name}"
+
+    @property
+    def path(self) -> Path:
+        return settings.SHARED_ROOT / self.relative_path
+
+    @property
+    def extension(self) -> str:
+        return self.relative_path.rsplit(".", 1)[-1]

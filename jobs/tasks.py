@@ -1,0 +1,12 @@
+"""RQ entry points: take ids, call one service, return."""
+
+from .pipeline import job_process
+from .services import jobs_purge_expired
+
+
+def job_process_task(job_id: str) -> None:
+    job_process(job_id=job_id)
+
+
+def jobs_purge_expired_task() -> int:
+    return jobs_purge_expired()

@@ -1,0 +1,102 @@
+"""The one way to talk to the stemworker: small HTTP calls with explicit timeouts."""
+
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class StemworkerUnavailable(Exception):
+    """The stemworker did not answer, or answered with a server error."""
+
+
+class StemworkerBusy(Exception):
+    """Every separation slot is taken; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"busy, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class SeparationRejected(Exception):
+    """The stemworker refused the request (bad model, stem or path)."""
+
+
+class SeparationNotFound(Exception):
+    """The stemworker does not know this separation (it restarted, or it was deleted)."""
+
+
+def _request(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {settings.STEMWORKER_TOKEN}"}
+    try:
+        response = httpx.request(
+            method,
+            settings.STEMWORKER_URL.rstrip("/") + path,
+            headers=headers,
+            timeout=TIMEOUT,
+            **kwargs,
+        )
+    except httpx.HTTPError as error:
+        raise StemworkerUnavailable(str(error)) from error
+    if response.status_code >= 500:
+        raise StemworkerUnavailable(f"{response.status_code}: {response.text[:200]}")
+    if response.status_code == 401:
+        raise StemworkerUnavailable("The stemworker refused our token.")
+    return response
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:200]
+
+
+def separation_submit(
+    *,
+    separation_id: str,
+    input_path: str,
+    model: str,
+    two_stems: str | None,
+    output_format: str,
+    timeout_seconds: int,
+) -> dict[str, Any]:
+    """Start a separation. Re-submitting a running id returns it unchanged."""
+    response = _request(
+        "POST",
+        "/separations",
+        json={
+            "id": separation_id,
+            "input_path": input_path,
+            "model": model,
+            "two_stems": two_stems,
+            "output_format": output_format,
+            "timeout_seconds": timeout_seconds,
+        },
+    )
+    if response.status_code == 429:
+        raise StemworkerBusy(float(response.headers.get("Retry-After", "2")))
+    if response.status_code >= 400:
+        raise SeparationRejected(_detail(response))
+    return response.json()
+
+
+def separation_get(separation_id: str) -> dict[str, Any]:
+    response = _request("GET", f"/separations/{separation_id}")
+    if response.status_code == 404:
+        raise SeparationNotFound(separation_id)
+    return response.json()
+
+
+def separation_delete(separation_id: str) -> None:
+    """Stop (if running) and forget a separation; unknown ids are fine."""
+    _request("DELETE", f"/separations/{separation_id}")
+
+
+def models_list() -> list[dict[str, Any]]:
+    response = _request("GET", "/models")
+    if response.status_code >= 400:
+        raise StemworkerUnavailable(_detail(response))
+    return response.json()

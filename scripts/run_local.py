@@ -1,0 +1,109 @@
+"""Start the whole product on 127.0.0.1 in the foreground; Ctrl-C stops it all.
+
+web (Django), worker (RQ), cron (rq cron) and the stemworker (FastAPI), with
+their output prefixed by name. Starts a throwaway Redis if none answers.
+"""
+
+import os
+import shutil
+import signal
+import subprocess  # noqa: S404 - fixed argv lists, no shell
+import sys
+import threading
+import time
+from pathlib import Path
+
+import environ
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def load_env() -> dict[str, str]:
+    """The environment first, then .env, as Django and the stemworker both read it."""
+    environ.Env.read_env(ROOT / ".env")
+    env = dict(os.environ)
+    env.setdefault("SHARED_ROOT", str(ROOT / "var" / "shared"))
+    env.setdefault("PORT", "8000")
+    env.setdefault("STEMWORKER_PORT", "8001")
+    env.setdefault("STEMWORKER_URL", f"http://127.0.0.1:{env['STEMWORKER_PORT']}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("HF_HUB_OFFLINE", "0")
+    Path(env["SHARED_ROOT"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return None
+    except redis.RedisError:
+        server = shutil.which("redis-server")
+        if server is None:
+            sys.exit(f"Redis does not answer at {url} and redis-server is not installed.")
+    port = str(redis.connection.parse_url(url).get("port", 6379))
+    print(f"[run] starting a local redis-server on port {port}", flush=True)  # noqa: T201
+    return subprocess.Popen(  # noqa: S603
+        [server, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def commands(env: dict[str, str]) -> dict[str, list[str]]:
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    return {
+        "stemworker": [
+            PYTHON, "-m", "uvicorn", "stemworker.main:app",
+            "--host", "127.0.0.1", "--port", env["STEMWORKER_PORT"],
+        ],
+        "web": [*manage, "runserver", f"127.0.0.1:{env['PORT']}", "--noreload"],
+        "worker": [*manage, "rqworker", "stems", "default"],
+        "cron": [*manage, "rqcron", "jobs.cron"],
+    }
+
+
+def pipe(name: str, stream: "subprocess.IO[bytes]") -> None:
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:>10} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    env = load_env()
+    redis_server = ensure_redis(env)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for name, argv in commands(env).items():
+        process = subprocess.Popen(  # noqa: S603
+            argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        processes[name] = process
+        threading.Thread(target=pipe, args=(name, process.stdout), daemon=True).start()
+    print(  # noqa: T201
+        f"[run] Mux Minus on http://127.0.0.1:{env['PORT']}/ (Ctrl-C stops everything)",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        dead = [name for name, p in processes.items() if p.poll() is not None]
+        print(f"[run] {', '.join(dead)} stopped; stopping the rest", flush=True)  # noqa: T201
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in [*processes.values(), redis_server]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in [*processes.values(), redis_server]:
+            if process is not None:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Write a local .env on first run: generated secrets, SQLite, local Redis.
+
+Never overwrites an existing .env; prints what it did.
+"""
+
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = """# Written by `make run` on first run. Edit freely; the environment wins over this file.
+DJANGO_SECRET_KEY={secret}
+DJANGO_DEBUG=true
+DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
+# DATABASE_URL unset: a SQLite file in var/. Use postgres://... for PostgreSQL.
+REDIS_URL=redis://127.0.0.1:6379/0
+SHARED_ROOT={shared}
+STEMWORKER_URL=http://127.0.0.1:{stemworker_port}
+STEMWORKER_TOKEN={token}
+MAX_CONCURRENT_JOBS=1
+# Point DEMUCS_REPO at a folder of demucs models to work offline
+# (`make tiny-models` builds small random ones for trying the product).
+"""
+
+
+def main() -> int:
+    env_file = ROOT / ".env"
+    if env_file.exists():
+        return 0
+    env_file.write_text(
+        TEMPLATE.format(
+            secret=secrets.token_urlsafe(50),
+            token=secrets.token_urlsafe(32),
+            shared=ROOT / "var" / "shared",
+            stemworker_port=8001,
+        )
+    )
+    env_file.chmod(0o600)
+    sys.stdout.write(f"Wrote {env_file} with fresh secrets.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
