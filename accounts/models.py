@@ -25,7 +25,9 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None, **extra: Any) -> "User":
+    def create_superuser(
+        self, email: str, password: str | None, **extra: Any
+    ) -> "User":
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra)

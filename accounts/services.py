@@ -26,7 +26,9 @@ def user_create_verified(*, email: str) -> User:
     user = User.objects.create_user(email=email)
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    EmailAddress.objects.create(
+        user=user, email=user.email, primary=True, verified=True
+    )
     user_signed_up(user=user)
     return user
 

@@ -7,7 +7,9 @@ from django.db.models import Q
 
 class CreditAccount(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="credit_account",
     )
     # A cached sum of the entries; the constraint makes an overdraft impossible.
     balance = models.IntegerField(default=0)

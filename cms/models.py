@@ -18,7 +18,12 @@ class HomePage(Page):
     )
     body = RichTextField(blank=True)
 
-    content_panels = [*Page.content_panels, FieldPanel("hero_title"), FieldPanel("hero_text"), FieldPanel("body")]
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("hero_title"),
+        FieldPanel("hero_text"),
+        FieldPanel("body"),
+    ]
 
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1

@@ -9,9 +9,11 @@ from .exceptions import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every error is `{"detail": ..., "code": ...}`; domain errors keep their status."""
+    """Every error is `{"detail", "code"}`; domain errors keep their status."""
     if isinstance(exc, DomainError):
-        response = Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+        response = Response(
+            {"detail": exc.message, "code": exc.code}, status=exc.status_code
+        )
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             response["Retry-After"] = str(retry_after)

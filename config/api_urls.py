@@ -3,7 +3,13 @@
 from django.urls import path
 
 from accounts.api import MeApi
-from jobs.api import JobDetailApi, JobListCreateApi, JobZipApi, ModelListApi, StemDownloadApi
+from jobs.api import (
+    JobDetailApi,
+    JobListCreateApi,
+    JobZipApi,
+    ModelListApi,
+    StemDownloadApi,
+)
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="api-me"),
@@ -11,5 +17,9 @@ urlpatterns = [
     path("jobs/", JobListCreateApi.as_view(), name="api-jobs"),
     path("jobs/<uuid:pk>/", JobDetailApi.as_view(), name="api-job"),
     path("jobs/<uuid:pk>/download/", JobZipApi.as_view(), name="api-job-zip"),
-    path("jobs/<uuid:pk>/stems/<slug:name>/", StemDownloadApi.as_view(), name="api-job-stem"),
+    path(
+        "jobs/<uuid:pk>/stems/<slug:name>/",
+        StemDownloadApi.as_view(),
+        name="api-job-stem",
+    ),
 ]

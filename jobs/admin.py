@@ -13,7 +13,14 @@ class StemInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["original_filename", "user", "model", "status", "progress", "created_at"]
+    list_display = [
+        "original_filename",
+        "user",
+        "model",
+        "status",
+        "progress",
+        "created_at",
+    ]
     list_filter = ["status", "model", "output_format"]
     search_fields = ["id", "user__email", "original_filename"]
     readonly_fields = [f.name for f in Job._meta.fields]

@@ -11,7 +11,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-
 from . import catalog, downloads, services
 from .models import Job, Stem
 
@@ -74,7 +73,9 @@ def _jobs_for(request: Request) -> Any:
 class ModelListApi(APIView):
     @extend_schema(responses=ModelOutputSerializer(many=True), summary="Models offered")
     def get(self, request: Request) -> Response:
-        return Response(ModelOutputSerializer(catalog.models_available(), many=True).data)
+        return Response(
+            ModelOutputSerializer(catalog.models_available(), many=True).data
+        )
 
 
 class JobListCreateApi(APIView):
@@ -106,8 +107,11 @@ class JobListCreateApi(APIView):
                 f"Each file can be at most {settings.MAX_UPLOAD_MB} MB."
             )
         data = {
-            **{k: request.data.get(k) for k in ("model", "two_stems", "output_format")
-               if request.data.get(k) is not None},
+            **{
+                k: request.data.get(k)
+                for k in ("model", "two_stems", "output_format")
+                if request.data.get(k) is not None
+            },
             "file": request.FILES.getlist("file"),
         }
         serializer = self.InputSerializer(data=data)
@@ -172,5 +176,8 @@ class JobZipApi(APIView):
             return Response(GONE, status=status.HTTP_410_GONE)
         path = downloads.job_zip_path(job)
         return downloads.file_response(
-            request._request, path, filename=f"{job.title} - stems.zip", as_attachment=True
+            request._request,
+            path,
+            filename=f"{job.title} - stems.zip",
+            as_attachment=True,
         )

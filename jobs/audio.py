@@ -10,7 +10,16 @@ import soundfile as sf
 
 # What demucs can read (m4a/opus/aac need ffmpeg on the stemworker).
 ACCEPTED_EXTENSIONS = (
-    "mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff",
+    "mp3",
+    "wav",
+    "flac",
+    "ogg",
+    "oga",
+    "opus",
+    "m4a",
+    "aac",
+    "aif",
+    "aiff",
 )
 MIN_DURATION_SECONDS = 0.1
 PEAK_POINTS = 400
@@ -47,8 +56,16 @@ def _ffprobe_duration(path: Path) -> float | None:
     if ffprobe is None:
         return None
     argv = [
-        ffprobe, "-v", "error", "-select_streams", "a:0",
-        "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", str(path),
+        ffprobe,
+        "-v",
+        "error",
+        "-select_streams",
+        "a:0",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "default=nw=1:nk=1",
+        str(path),
     ]
     try:
         done = subprocess.run(  # noqa: S603

@@ -53,7 +53,9 @@ def file_response(
     return response
 
 
-def _ranged_response(request: HttpRequest, path: Path, content_type: str) -> HttpResponse:
+def _ranged_response(
+    request: HttpRequest, path: Path, content_type: str
+) -> HttpResponse:
     size = path.stat().st_size
     start, end = 0, size - 1
     status = 200

@@ -16,7 +16,9 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
         if isinstance(data, list | tuple):
-            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+            return [
+                super(MultipleFileField, self).clean(item, initial) for item in data
+            ]
         return [super().clean(data, initial)]
 
 
@@ -36,9 +38,7 @@ class JobUploadForm(forms.Form):
 
     def __init__(self, *args: Any, models: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [
-            (m["name"], _model_label(m)) for m in models
-        ]
+        self.fields["model"].choices = [(m["name"], _model_label(m)) for m in models]
         stems = sorted({stem for m in models for stem in m["stems"]})
         self.fields["two_stems"].choices = [("", "All stems")] + [
             (stem, f"{stem.title()} + everything else") for stem in stems

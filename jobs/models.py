@@ -49,7 +49,9 @@ class Job(models.Model):
     )
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
-    error_log = models.TextField(blank=True, help_text="Raw demucs output, for operators.")
+    error_log = models.TextField(
+        blank=True, help_text="Raw demucs output, for operators."
+    )
     duration_seconds = models.FloatField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -17,7 +17,9 @@ UNAVAILABLE = (
     "Your credit has been refunded; please try again later."
 )
 BUSY = "The server stayed busy for too long. Your credit has been refunded."
-RESTARTED = "The separation service restarted during your job. Your credit has been refunded."
+RESTARTED = (
+    "The separation service restarted during your job. Your credit has been refunded."
+)
 
 
 class SeparationFailed(Exception):
@@ -53,7 +55,8 @@ def job_process(*, job_id: str) -> None:
     except BaseException:
         # Whatever broke (the worker being stopped included), the credit comes back.
         services.job_mark_failed(
-            job=job, message="Something went wrong on our side. Your credit has been refunded."
+            job=job,
+            message="Something went wrong on our side. Your credit has been refunded.",
         )
         raise
     finally:
@@ -68,7 +71,9 @@ def _separate(job: Job, separation_id: str) -> dict[str, Any]:
         try:
             return _follow(job, separation_id)
         except worker_client.SeparationNotFound:
-            logger.warning("job %s: stemworker lost the separation (try %d)", job.pk, attempt)
+            logger.warning(
+                "job %s: stemworker lost the separation (try %d)", job.pk, attempt
+            )
     raise SeparationFailed(RESTARTED)
 
 
@@ -136,7 +141,7 @@ def _raise_if_cancelled(job: Job) -> None:
 
 
 def _stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, Path]]:
-    """The stem files the stemworker reported, each checked to lie in its work folder."""
+    """The stem files the stemworker reported, each inside its work folder."""
     work = (settings.SHARED_ROOT / "work" / separation_id).resolve()
     stems = []
     for stem in result.get("stems", []):
@@ -145,7 +150,9 @@ def _stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, P
             raise SeparationFailed("Separation failed.", f"unexpected stem path {path}")
         stems.append((str(stem["name"]), path))
     if not stems:
-        raise SeparationFailed("This file could not be read as audio.", "no stems reported")
+        raise SeparationFailed(
+            "This file could not be read as audio.", "no stems reported"
+        )
     return stems
 
 

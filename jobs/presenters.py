@@ -23,6 +23,8 @@ def job_summary(job: Job) -> dict[str, Any]:
         "expires_at": job.expires_at.isoformat() if job.expires_at else None,
         "expired": job.expired,
         "url": reverse("jobs:detail", args=[job.pk]),
-        "download_url": reverse("jobs:zip", args=[job.pk]) if job.downloadable else None,
+        "download_url": reverse("jobs:zip", args=[job.pk])
+        if job.downloadable
+        else None,
         "stems": [stem.name for stem in job.stems.all()],
     }

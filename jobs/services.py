@@ -16,8 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django_rq import get_queue
 
-from billing.services import InsufficientCredits, credits_debit, credits_refund
-from billing.services import account_lock
+from billing.services import (
+    InsufficientCredits,
+    account_lock,
+    credits_debit,
+    credits_refund,
+)
 from config.exceptions import DomainError
 
 from . import catalog, worker_client
@@ -97,7 +101,9 @@ def job_options_validate(
             f"Unknown output format “{output_format}”. Choose one of: "
             f"{', '.join(formats)}."
         )
-    return JobOptions(model=model, two_stems=two_stems or "", output_format=output_format)
+    return JobOptions(
+        model=model, two_stems=two_stems or "", output_format=output_format
+    )
 
 
 def clean_filename(name: str) -> str:
@@ -281,9 +287,7 @@ def job_mark_failed(*, job: Job, message: str, log: str = "") -> bool:
     any partial output.
     """
     with transaction.atomic():
-        updated = Job.objects.filter(
-            pk=job.pk, status__in=Job.ACTIVE_STATUSES
-        ).update(
+        updated = Job.objects.filter(pk=job.pk, status__in=Job.ACTIVE_STATUSES).update(
             status=Job.Status.FAILED,
             error=message[:500],
             error_log=log[-20000:],
@@ -344,9 +348,7 @@ def job_files_remove(*, job: Job, outputs: bool) -> None:
 def job_cancel(*, job: Job) -> bool:
     """Stop a queued or running job and refund it. False when it had already ended."""
     with transaction.atomic():
-        updated = Job.objects.filter(
-            pk=job.pk, status__in=Job.ACTIVE_STATUSES
-        ).update(
+        updated = Job.objects.filter(pk=job.pk, status__in=Job.ACTIVE_STATUSES).update(
             status=Job.Status.CANCELLED,
             error="Cancelled.",
             finished_at=timezone.now(),

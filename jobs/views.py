@@ -58,9 +58,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def job_upload(request: HttpRequest) -> HttpResponse:
-    form = JobUploadForm(
-        request.POST, request.FILES, models=catalog.models_available()
-    )
+    form = JobUploadForm(request.POST, request.FILES, models=catalog.models_available())
     if getattr(request, "upload_too_large", False):
         form.is_valid()
         form.add_error(
@@ -104,7 +102,9 @@ def job_list_status(request: HttpRequest) -> JsonResponse:
 @require_GET
 def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     job = _get_job_for_user(request, pk)
-    return render(request, "jobs/job_detail.html", {"job": job, "stems": job.stems.all()})
+    return render(
+        request, "jobs/job_detail.html", {"job": job, "stems": job.stems.all()}
+    )
 
 
 @login_required

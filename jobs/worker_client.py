@@ -25,7 +25,7 @@ class SeparationRejected(Exception):
 
 
 class SeparationNotFound(Exception):
-    """The stemworker does not know this separation (it restarted, or it was deleted)."""
+    """The stemworker does not know this separation (restarted, or deleted)."""
 
 
 def _request(method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -42,11 +42,23 @@ def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     except redis.RedisError:
         server = shutil.which("redis-server")
         if server is None:
-            sys.exit(f"Redis does not answer at {url} and redis-server is not installed.")
+            sys.exit(
+                f"Redis does not answer at {url} and redis-server is not installed."
+            )
     port = str(redis.connection.parse_url(url).get("port", 6379))
     print(f"[run] starting a local redis-server on port {port}", flush=True)  # noqa: T201
     return subprocess.Popen(  # noqa: S603
-        [server, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            server,
+            "--port",
+            port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
 
@@ -55,8 +67,14 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
     manage = [PYTHON, str(ROOT / "manage.py")]
     return {
         "stemworker": [
-            PYTHON, "-m", "uvicorn", "stemworker.main:app",
-            "--host", "127.0.0.1", "--port", env["STEMWORKER_PORT"],
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "stemworker.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            env["STEMWORKER_PORT"],
         ],
         "web": [*manage, "runserver", f"127.0.0.1:{env['PORT']}", "--noreload"],
         "worker": [*manage, "rqworker", "stems", "default"],

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = """# Written by `make run` on first run. Edit freely; the environment wins over this file.
+TEMPLATE = """# Written by `make run` on first run. Edit freely;
+# the environment wins over this file.
 DJANGO_SECRET_KEY={secret}
 DJANGO_DEBUG=true
 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost

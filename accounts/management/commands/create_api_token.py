@@ -9,7 +9,10 @@ from accounts.services import api_token_create, user_create_verified
 
 
 class Command(BaseCommand):
-    help = "Create an API token for EMAIL (and the account, if absent); prints the token last."
+    help = (
+        "Create an API token for EMAIL (and the account, if absent); "
+        "prints the token last."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")

@@ -11,7 +11,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         mismatches = ledger_mismatches()
         for account, total in mismatches:
-            self.stderr.write(f"{account.user}: balance {account.balance}, entries {total}")
+            self.stderr.write(
+                f"{account.user}: balance {account.balance}, entries {total}"
+            )
         if mismatches:
             raise CommandError(f"{len(mismatches)} account(s) out of balance.")
         self.stdout.write("Ledger balanced.")

@@ -8,7 +8,9 @@ from config.exceptions import DomainError
 
 
 class Command(BaseCommand):
-    help = "Add (or with a negative N, remove) credits for EMAIL, recorded in the ledger."
+    help = (
+        "Add (or with a negative N, remove) credits for EMAIL, recorded in the ledger."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
