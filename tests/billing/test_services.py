@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from accounts.services import user_signed_up
 from billing.models import CreditAccount, CreditEntry
 from billing.services import (
-    account_for_user,
     InsufficientCredits,
+    account_for_user,
     credits_adjust,
     credits_debit,
     credits_refund,
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _job(user) -> Job:
-    return Job.objects.create(user=user, original_filename="a.wav", input_extension="wav", model="htdemucs")
+    return Job.objects.create(
+        user=user, original_filename="a.wav", input_extension="wav", model="htdemucs"
+    )
 
 
 def test_signup_bonus_is_granted_once(user):
