@@ -2,8 +2,10 @@
 
 from rq import cron
 
-from jobs.tasks import jobs_purge_expired_task
+from jobs.tasks import jobs_purge_expired_task, jobs_reap_task
 
 # Stems are promised for OUTPUT_RETENTION_HOURS; purging every 5 minutes keeps
 # that promise to within minutes.
 cron.register(jobs_purge_expired_task, "default", interval=300)
+# A worker killed mid-job or a queue lost from Redis must not strand a job.
+cron.register(jobs_reap_task, "default", interval=60)

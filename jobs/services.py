@@ -416,3 +416,34 @@ def jobs_submit(
     except BaseException:
         uploads_discard(staged)
         raise
+
+
+def jobs_reap(*, now: datetime | None = None) -> dict[str, int]:
+    """Make sure no job stays queued or running forever. Run by the cron.
+
+    Running jobs past their deadline (the separation's hard timeout plus a
+    margin: their worker died) fail with their credit back. Queued jobs that
+    Redis no longer holds are enqueued again: PostgreSQL is the truth.
+    """
+    now = now or timezone.now()
+    reaped = 0
+    for job in Job.objects.filter(status=Job.Status.RUNNING).iterator():
+        deadline = separation_timeout_seconds(job=job) + 900
+        if job.started_at and (now - job.started_at).total_seconds() > deadline:
+            reaped += job_mark_failed(
+                job=job,
+                message="The job stopped responding. Your credit has been refunded.",
+            )
+    requeued = 0
+    queue = get_queue("stems")
+    waiting = set(queue.job_ids) | set(queue.started_job_registry.get_job_ids())
+    stale = Job.objects.filter(
+        status=Job.Status.QUEUED, created_at__lt=now - timedelta(minutes=2)
+    )
+    for job in stale.iterator():
+        if f"job-{job.pk}" not in waiting:
+            job_enqueue(job=job)
+            requeued += 1
+    if reaped or requeued:
+        logger.warning("reaper: %d stuck jobs failed, %d re-enqueued", reaped, requeued)
+    return {"failed": reaped, "requeued": requeued}

@@ -1,7 +1,7 @@
 """RQ entry points: take ids, call one service, return."""
 
 from .pipeline import job_process
-from .services import jobs_purge_expired
+from .services import jobs_purge_expired, jobs_reap
 
 
 def job_process_task(job_id: str) -> None:
@@ -10,3 +10,7 @@ def job_process_task(job_id: str) -> None:
 
 def jobs_purge_expired_task() -> int:
     return jobs_purge_expired()
+
+
+def jobs_reap_task() -> dict[str, int]:
+    return jobs_reap()

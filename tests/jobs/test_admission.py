@@ -140,3 +140,26 @@ def test_cancel_refunds_and_removes_the_upload(user, wav):
     assert job.status == Job.Status.CANCELLED
     assert account_for_user(user).balance == 3
     assert shared_files() == []
+
+
+def test_the_reaper_requeues_lost_jobs_and_fails_stuck_ones(
+    user, wav, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost, stuck = _submit(user, _upload(wav, "lost.wav"), _upload(wav, "stuck.wav"))
+    django_rq.get_connection("default").flushdb()  # Redis lost its queue
+    long_ago = timezone.now() - timedelta(days=1)
+    Job.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    Job.objects.filter(pk=stuck.pk).update(
+        status=Job.Status.RUNNING, started_at=long_ago, created_at=long_ago
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.jobs_reap() == {"failed": 1, "requeued": 1}
+    assert django_rq.get_queue("stems").job_ids == [f"job-{lost.pk}"]
+    stuck.refresh_from_db()
+    assert stuck.status == Job.Status.FAILED
+    assert account_for_user(user).balance == 2  # the stuck one was refunded
+    assert services.jobs_reap() == {"failed": 0, "requeued": 0}
