@@ -1,0 +1,1 @@
+"""Mux Minus stemworker: a FastAPI service around the demucs CLI (never Django)."""

@@ -1,0 +1,88 @@
+"""Stemworker settings, read from the environment.
+
+Shared infrastructure names (``SHARED_ROOT``, ``DEMUCS_*``, ``MAX_CONCURRENT_JOBS``)
+have no prefix because the Django side reads the same variables; settings that
+only the stemworker has use ``STEMWORKER_``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ENTRY_POINT = "demucs.separate:main"
+
+
+class Settings(BaseSettings):
+    """All stemworker configuration; required fields have no default."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    token: str = Field(validation_alias="STEMWORKER_TOKEN", min_length=1)
+    shared_root: Path = Field(validation_alias="SHARED_ROOT")
+    demucs_repo: Path | None = Field(default=None, validation_alias="DEMUCS_REPO")
+    demucs_models: str = Field(
+        default="htdemucs,htdemucs_ft,htdemucs_6s", validation_alias="DEMUCS_MODELS"
+    )
+    max_concurrent_jobs: int = Field(
+        default=1, ge=1, le=64, validation_alias="MAX_CONCURRENT_JOBS"
+    )
+    demucs_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", validation_alias="DEMUCS_DEVICE"
+    )
+    job_timeout: int = Field(
+        default=3600, ge=1, validation_alias="STEMWORKER_JOB_TIMEOUT"
+    )
+    recycle_after: int = Field(
+        default=25, ge=1, validation_alias="STEMWORKER_RECYCLE_AFTER"
+    )
+    warmup: bool = Field(default=True, validation_alias="STEMWORKER_WARMUP")
+    # "module:function" or "/path/file.py:function" called with the demucs argv.
+    # Only tests change it (a fake CLI for crashes, timeouts and garbage output).
+    entry_point: str = Field(
+        default=DEFAULT_ENTRY_POINT, validation_alias="STEMWORKER_ENTRY_POINT"
+    )
+
+    @field_validator("shared_root")
+    @classmethod
+    def _absolute_dir(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            raise ValueError("SHARED_ROOT must be an absolute path")
+        if not value.is_dir():
+            raise ValueError(f"SHARED_ROOT {value} is not a directory")
+        return value.resolve()
+
+    @field_validator("demucs_repo", mode="before")
+    @classmethod
+    def _empty_repo_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def model_names(self) -> list[str]:
+        """The offered model names, in configured order, without blanks."""
+        return [n.strip() for n in self.demucs_models.split(",") if n.strip()]
+
+    @property
+    def work_root(self) -> Path:
+        """Folder holding one sub-folder per separation."""
+        return self.shared_root / "work"
+
+    @property
+    def torch_threads(self) -> int:
+        """Threads per worker so that all slots together use every core once."""
+        return max(1, (os.cpu_count() or 1) // self.max_concurrent_jobs)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; tests clear or override it)."""
+    return Settings()  # type: ignore[call-arg]  # filled from the environment
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
