@@ -93,7 +93,7 @@ def _submit(job: Job, separation_id: str) -> None:
             )
             return
         except worker_client.StemworkerBusy as busy:
-            pause = min(max(busy.retry_after, 0.5), 5.0)
+            pause = min(max(busy.retry_after, 0.5), 2.0)
             waited_busy += pause
             if waited_busy > settings.STEMWORKER_WAIT_SECONDS:
                 raise SeparationFailed(BUSY) from busy

@@ -16,7 +16,7 @@ DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
 # DATABASE_URL unset: a SQLite file in var/. Use postgres://... for PostgreSQL.
 REDIS_URL=redis://127.0.0.1:6379/0
 SHARED_ROOT={shared}
-STEMWORKER_URL=http://127.0.0.1:{stemworker_port}
+# STEMWORKER_URL unset: make run derives it from STEMWORKER_PORT (default 8001).
 STEMWORKER_TOKEN={token}
 MAX_CONCURRENT_JOBS=1
 # Point DEMUCS_REPO at a folder of demucs models to work offline
@@ -33,7 +33,6 @@ def main() -> int:
             secret=secrets.token_urlsafe(50),
             token=secrets.token_urlsafe(32),
             shared=ROOT / "var" / "shared",
-            stemworker_port=8001,
         )
     )
     env_file.chmod(0o600)

@@ -21,6 +21,12 @@ from django.urls import reverse
 from billing.services import account_for_user, ledger_mismatches
 from jobs import worker_client
 from jobs.models import Job
+from stemworker.testing import (
+    free_port,
+    start_stemworker,
+    stop_stemworker,
+    wait_healthy,
+)
 from tests.audio import write_song
 from tests.conftest import shared_files
 from tests.jobs.conftest import run_queue
@@ -228,6 +234,19 @@ def test_a_stemworker_busy_for_too_long_fails_the_job(
     assert_failed_and_refunded(job, user, "stayed busy")
 
 
+def _wait_until_running(separation_id: str) -> None:
+    """Block until the stemworker reports the separation as running."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if worker_client.separation_get(separation_id)["status"] == "running":
+                return
+        except (worker_client.SeparationNotFound, worker_client.StemworkerUnavailable):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(separation_id)
+
+
 def _pool_worker_pids() -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -249,21 +268,50 @@ def test_demucs_killed_mid_job_fails_with_credit_back(
     )
 
     def kill_when_running() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                state = worker_client.separation_get(str(job.pk))
-            except worker_client.SeparationNotFound:
-                time.sleep(0.1)
-                continue
-            if state["status"] == "running":
-                for pid in _pool_worker_pids():
-                    os.kill(pid, signal.SIGKILL)
-                return
-            time.sleep(0.1)
+        _wait_until_running(str(job.pk))
+        for pid in _pool_worker_pids():
+            os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_when_running)
     killer.start()
     run_queue()
     killer.join()
     assert_failed_and_refunded(job, user, "stopped unexpectedly")
+
+
+def test_a_stemworker_restart_mid_job_resubmits_the_job(
+    client, user, tmp_path, tiny_models, settings, django_capture_on_commit_callbacks
+):
+    port = free_port()
+    env = {
+        "STEMWORKER_TOKEN": settings.STEMWORKER_TOKEN,
+        "SHARED_ROOT": str(settings.SHARED_ROOT),
+        "DEMUCS_REPO": str(tiny_models),
+        "STEMWORKER_WARMUP": "false",
+    }
+    settings.STEMWORKER_URL = f"http://127.0.0.1:{port}"
+    settings.STEMWORKER_DOWN_SECONDS = 60
+    servers = [start_stemworker(port, env)]
+    wait_healthy(settings.STEMWORKER_URL, timeout=120)
+    job = _admit(
+        client, user, tmp_path, django_capture_on_commit_callbacks, seconds=20.0
+    )
+
+    def restart_when_running() -> None:
+        _wait_until_running(str(job.pk))
+        stop_stemworker(servers[0])
+        servers.append(start_stemworker(port, env))
+
+    restarter = threading.Thread(target=restart_when_running)
+    restarter.start()
+    try:
+        run_queue()
+    finally:
+        restarter.join()
+        for server in servers:
+            stop_stemworker(server)
+    job.refresh_from_db()
+    assert len(servers) == 2
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert account_for_user(user).balance == 2
+    assert not job.upload_dir.exists()
