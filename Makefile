@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TINY_MODELS := var/tiny-models
 
-.PHONY: run test lint format check bench install install-dev tiny-models up down clean
+.PHONY: run test lint format check typecheck bench install install-dev tiny-models up down clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -50,7 +50,10 @@ check: install-dev
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
 
-test: install-dev lint check
+typecheck: install-dev
+	$(VENV)/bin/mypy billing jobs stemworker
+
+test: install-dev lint check typecheck
 	$(VENV)/bin/pytest
 
 bench: install-dev

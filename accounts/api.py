@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 from billing.services import account_for_user
 from jobs.models import Job
 
+from .types import signed_in_user
+
 
 class MeApi(APIView):
     class OutputSerializer(serializers.Serializer):
@@ -20,10 +22,11 @@ class MeApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="Your account")
     def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
         data = {
-            "email": request.user.email,
-            "credits": account_for_user(request.user).balance,
-            "active_jobs": Job.objects.for_user(request.user).active().count(),
+            "email": user.email,
+            "credits": account_for_user(user).balance,
+            "active_jobs": Job.objects.for_user(user).active().count(),
             "max_active_jobs": settings.MAX_ACTIVE_JOBS_PER_USER,
         }
         return Response(self.OutputSerializer(data).data)

@@ -1,6 +1,7 @@
 """People and their API tokens. Email is the login; there is no username."""
 
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -38,9 +39,9 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     def __str__(self) -> str:
         return self.email
@@ -49,8 +50,12 @@ class User(AbstractUser):
 class ApiToken(AbstractAuthToken):
     """A named API token; only a hash of the secret is stored (django-rest-knox)."""
 
-    name = models.CharField(max_length=100, default="API token")
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    name: "models.CharField[str, str]" = models.CharField(
+        max_length=100, default="API token"
+    )
+    last_used_at: "models.DateTimeField[datetime | None, datetime | None]" = (
+        models.DateTimeField(null=True, blank=True)
+    )
 
     class Meta:
         ordering = ["-created"]

@@ -9,7 +9,7 @@ class CreditEntryInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["delta", "kind", "job", "note", "created_at"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False  # the ledger is append-only through services
 
 

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.types import signed_in_user
+
 from . import catalog, downloads, services
 from .models import Job, Stem
 
@@ -67,7 +69,7 @@ class ModelOutputSerializer(serializers.Serializer):
 
 
 def _jobs_for(request: Request) -> Any:
-    return Job.objects.for_user(request.user).prefetch_related("stems")
+    return Job.objects.for_user(signed_in_user(request)).prefetch_related("stems")
 
 
 class ModelListApi(APIView):
@@ -117,7 +119,7 @@ class JobListCreateApi(APIView):
         serializer = self.InputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         jobs = services.jobs_submit(
-            user=request.user,
+            user=signed_in_user(request),
             uploads=serializer.validated_data["file"],
             model=serializer.validated_data["model"],
             two_stems=serializer.validated_data["two_stems"],

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from .models import Job
@@ -32,13 +33,14 @@ CONTENT_TYPES = {
 
 def file_response(
     request: HttpRequest, path: Path, *, filename: str, as_attachment: bool
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Answer with the file at `path` (inside SHARED_ROOT), Range requests included."""
     extension = path.suffix.lstrip(".").lower()
     content_type = CONTENT_TYPES.get(extension) or (
         mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )
     disposition = content_disposition_header(as_attachment, filename)
+    response: HttpResponseBase
     if settings.SENDFILE_ACCEL_PREFIX:
         response = HttpResponse(content_type=content_type)
         relative = path.relative_to(settings.SHARED_ROOT).as_posix()
@@ -55,7 +57,7 @@ def file_response(
 
 def _ranged_response(
     request: HttpRequest, path: Path, content_type: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     size = path.stat().st_size
     start, end = 0, size - 1
     status = 200
@@ -67,9 +69,9 @@ def _ranged_response(
         else:  # a suffix range: the last N bytes
             start = max(0, size - int(last))
         if start > end or start >= size:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            return refused
         status = 206
     response = StreamingHttpResponse(
         _read(path, start, end - start + 1), status=status, content_type=content_type

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -23,7 +23,7 @@ class MultipleFileField(forms.FileField):
 
 
 class JobUploadForm(forms.Form):
-    files = MultipleFileField(
+    songs = MultipleFileField(
         label="Songs", help_text="One or more audio files (mp3, wav, flac, ogg, m4a…)."
     )
     model = forms.ChoiceField(label="Model")
@@ -38,11 +38,13 @@ class JobUploadForm(forms.Form):
 
     def __init__(self, *args: Any, models: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(m["name"], _model_label(m)) for m in models]
-        stems = sorted({stem for m in models for stem in m["stems"]})
-        self.fields["two_stems"].choices = [("", "All stems")] + [
-            (stem, f"{stem.title()} + everything else") for stem in stems
+        cast(forms.ChoiceField, self.fields["model"]).choices = [
+            (m["name"], _model_label(m)) for m in models
         ]
+        stems = sorted({stem for m in models for stem in m["stems"]})
+        cast(forms.ChoiceField, self.fields["two_stems"]).choices = [
+            ("", "All stems")
+        ] + [(stem, f"{stem.title()} + everything else") for stem in stems]
 
 
 def _model_label(model: dict[str, Any]) -> str:

@@ -2,17 +2,21 @@
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class JobQuerySet(models.QuerySet["Job"]):
     def active(self) -> "JobQuerySet":
         return self.filter(status__in=Job.ACTIVE_STATUSES)
 
-    def for_user(self, user: object) -> "JobQuerySet":
+    def for_user(self, user: "User") -> "JobQuerySet":
         return self.filter(user=user)
 
 

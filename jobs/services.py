@@ -187,12 +187,17 @@ def jobs_create(
             for item in staged:
                 job = _job_admit(user, item, options)
                 created.append(job)
-            transaction.on_commit(lambda: [job_enqueue(job=j) for j in created])
+            transaction.on_commit(lambda: _enqueue_all(created))
     except BaseException:
         for job in created:
             shutil.rmtree(job.upload_dir, ignore_errors=True)
         raise
     return created
+
+
+def _enqueue_all(jobs: Sequence[Job]) -> None:
+    for job in jobs:
+        job_enqueue(job=job)
 
 
 def _check_admission(user: "User", balance: int, wanted: int) -> None:

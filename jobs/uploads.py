@@ -23,7 +23,8 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self._received += len(raw_data)
         if self._received > settings.MAX_UPLOAD_MB * 1024 * 1024:
             self.file.close()  # deletes the partial temporary file
-            self.request.upload_too_large = True  # type: ignore[attr-defined]
+            if self.request is not None:
+                self.request.upload_too_large = True  # type: ignore[attr-defined]
             # Read and discard the rest of the body: nothing more reaches the disk.
             raise StopUpload(connection_reset=False)
         self.file.write(raw_data)

@@ -10,10 +10,12 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.types import signed_in_user
 from billing.services import account_for_user
 from config.exceptions import DomainError
 
@@ -27,7 +29,7 @@ RECENT_JOBS = 50
 
 def _get_job_for_user(request: HttpRequest, pk: str) -> Job:
     """The signed-in user's job, or 404 (never 403: other jobs don't exist for them)."""
-    return get_object_or_404(Job.objects.for_user(request.user), pk=pk)
+    return get_object_or_404(Job.objects.for_user(signed_in_user(request)), pk=pk)
 
 
 def _dashboard(
@@ -35,12 +37,14 @@ def _dashboard(
 ) -> HttpResponse:
     models = catalog.models_available()
     jobs = list(
-        Job.objects.for_user(request.user).prefetch_related("stems")[:RECENT_JOBS]
+        Job.objects.for_user(signed_in_user(request)).prefetch_related("stems")[
+            :RECENT_JOBS
+        ]
     )
     context = {
         "form": form or JobUploadForm(models=models),
         "jobs": jobs,
-        "credits": account_for_user(request.user).balance,
+        "credits": account_for_user(signed_in_user(request)).balance,
         "active_count": sum(job.is_active for job in jobs),
         "max_active": settings.MAX_ACTIVE_JOBS_PER_USER,
         "max_upload_mb": settings.MAX_UPLOAD_MB,
@@ -62,21 +66,21 @@ def job_upload(request: HttpRequest) -> HttpResponse:
     if getattr(request, "upload_too_large", False):
         form.is_valid()
         form.add_error(
-            "files", f"Each file can be at most {settings.MAX_UPLOAD_MB} MB."
+            "songs", f"Each file can be at most {settings.MAX_UPLOAD_MB} MB."
         )
         return _dashboard(request, form, status=413)
     if not form.is_valid():
         return _dashboard(request, form, status=400)
     try:
         jobs = services.jobs_submit(
-            user=request.user,
-            uploads=form.cleaned_data["files"],
+            user=signed_in_user(request),
+            uploads=form.cleaned_data["songs"],
             model=form.cleaned_data["model"],
             two_stems=form.cleaned_data["two_stems"],
             output_format=form.cleaned_data["output_format"],
         )
     except DomainError as error:
-        form.add_error("files", error.message)
+        form.add_error("songs", error.message)
         return _dashboard(request, form, status=error.status_code)
     count = len(jobs)
     messages.success(
@@ -89,10 +93,11 @@ def job_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_list_status(request: HttpRequest) -> JsonResponse:
     """What the dashboard polls: the recent jobs with status and progress."""
-    jobs = Job.objects.for_user(request.user).prefetch_related("stems")[:RECENT_JOBS]
+    user = signed_in_user(request)
+    jobs = Job.objects.for_user(user).prefetch_related("stems")[:RECENT_JOBS]
     return JsonResponse(
         {
-            "credits": account_for_user(request.user).balance,
+            "credits": account_for_user(user).balance,
             "jobs": [job_summary(job) for job in jobs],
         }
     )
@@ -127,7 +132,7 @@ def _gone(job: Job) -> HttpResponse:
 
 @login_required
 @require_GET
-def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponse:
+def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponseBase:
     job = _get_job_for_user(request, pk)
     stem = get_object_or_404(Stem, job=job, name=name)
     if job.expired:
@@ -143,7 +148,7 @@ def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def zip_download(request: HttpRequest, pk: str) -> HttpResponse:
+def zip_download(request: HttpRequest, pk: str) -> HttpResponseBase:
     job = _get_job_for_user(request, pk)
     if job.status != Job.Status.SUCCEEDED:
         raise Http404("This job has no stems.")

@@ -44,7 +44,7 @@ def upload(
     with path.open("rb") as handle:
         content = io.BytesIO(handle.read())
     content.name = name
-    response = client.post(reverse("jobs:upload"), {**data, "files": [content]})
+    response = client.post(reverse("jobs:upload"), {**data, "songs": [content]})
     assert response.status_code == 302, response.content.decode()[:2000]
     return Job.objects.latest("created_at")
 

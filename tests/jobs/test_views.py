@@ -52,7 +52,7 @@ def test_upload_from_the_dashboard_creates_a_job(client, user, tmp_path):
     response = client.post(
         reverse("jobs:upload"),
         {
-            "files": [upload],
+            "songs": [upload],
             "model": "htdemucs",
             "two_stems": "",
             "output_format": "mp3",
@@ -72,7 +72,7 @@ def test_a_refused_upload_explains_why(client, user):
     upload.name = "song.mp3"
     response = client.post(
         reverse("jobs:upload"),
-        {"files": [upload], "model": "htdemucs", "output_format": "mp3"},
+        {"songs": [upload], "model": "htdemucs", "output_format": "mp3"},
     )
     assert response.status_code == 400
     assert "could not be read as audio" in response.content.decode()
@@ -89,7 +89,7 @@ def test_an_oversized_upload_is_stopped_while_streaming(
     upload.name = "big.wav"
     response = client.post(
         reverse("jobs:upload"),
-        {"files": [upload], "model": "htdemucs", "output_format": "mp3"},
+        {"songs": [upload], "model": "htdemucs", "output_format": "mp3"},
     )
     assert response.status_code == 413
     assert "at most 0 MB" in response.content.decode()
