@@ -29,6 +29,7 @@ def load_env() -> dict[str, str]:
     env.setdefault("STEMWORKER_PORT", "8001")
     env.setdefault("STEMWORKER_URL", f"http://127.0.0.1:{env['STEMWORKER_PORT']}")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("RQ_WORKERS", str(int(env.get("MAX_CONCURRENT_JOBS", "1")) + 1))
     env.setdefault("HF_HUB_OFFLINE", "0")
     Path(env["SHARED_ROOT"]).mkdir(parents=True, exist_ok=True)
     return env
@@ -77,7 +78,16 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
             env["STEMWORKER_PORT"],
         ],
         "web": [*manage, "runserver", f"127.0.0.1:{env['PORT']}", "--noreload"],
-        "worker": [*manage, "rqworker", "stems", "default"],
+        # Each RQ worker follows one separation to its end, so there must be at
+        # least as many as stemworker slots; one more keeps housekeeping moving.
+        "worker": [
+            *manage,
+            "rqworker-pool",
+            "stems",
+            "default",
+            "--num-workers",
+            env["RQ_WORKERS"],
+        ],
         "cron": [*manage, "rqcron", "jobs.cron"],
     }
 
