@@ -1,4 +1,4 @@
-"""The credit ledger: an append-only list of entries and a cached balance."""
+"""The credit ledger (append-only entries, a cached balance) and credit purchases."""
 
 from django.conf import settings
 from django.db import models
@@ -44,6 +44,13 @@ class CreditEntry(models.Model):
     job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    purchase = models.ForeignKey(
+        "billing.Purchase",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -62,7 +69,101 @@ class CreditEntry(models.Model):
                 condition=Q(kind="signup_bonus"),
                 name="credit_entry_one_signup_bonus",
             ),
+            # A purchase grants once and is reversed at most once.
+            models.UniqueConstraint(
+                fields=["purchase", "kind"],
+                condition=Q(purchase__isnull=False),
+                name="credit_entry_once_per_purchase_and_kind",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.delta:+d} {self.get_kind_display()}"
+
+
+class CreditPack(models.Model):
+    """What can be bought; the pricing pages read these rows, never literals."""
+
+    name = models.CharField(max_length=64)
+    credits = models.PositiveIntegerField()
+    price_cents = models.PositiveIntegerField(help_text="Price in cents, e.g. 400.")
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "price_cents", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credits__gt=0) & Q(price_cents__gt=0),
+                name="credit_pack_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credits} credits)"
+
+
+class Purchase(models.Model):
+    """One attempt to buy a pack through a Square payment link.
+
+    Holds no personal data beyond the user link: Square keeps the buyer's details.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for payment"
+        COMPLETED = "completed", "Paid"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed"
+        FAILED = "failed", "Not completed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="purchases",
+    )
+    pack = models.ForeignKey(
+        CreditPack, on_delete=models.PROTECT, related_name="purchases"
+    )
+    # Copied from the pack at checkout: a later price change never alters a sale.
+    credits = models.PositiveIntegerField()
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    square_payment_link_id = models.CharField(max_length=64, blank=True)
+    square_order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    square_payment_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    checkout_url = models.URLField(max_length=500, blank=True)
+    flagged = models.BooleanField(default=False)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Purchase {self.pk}: {self.credits} credits ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """A Square notification already handled; its unique id de-duplicates repeats."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    type = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A summary of what was acted on (ids, status, money), not the buyer's details.
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

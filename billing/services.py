@@ -8,7 +8,7 @@ from django.db.models import F
 
 from config.exceptions import DomainError
 
-from .models import CreditAccount, CreditEntry
+from .models import CreditAccount, CreditEntry, Purchase
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -37,10 +37,11 @@ def _apply(
     delta: int,
     kind: str,
     job: "Job | None" = None,
+    purchase: "Purchase | None" = None,
     note: str = "",
 ) -> CreditEntry:
     entry = CreditEntry.objects.create(
-        account=account, delta=delta, kind=kind, job=job, note=note
+        account=account, delta=delta, kind=kind, job=job, purchase=purchase, note=note
     )
     CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
     account.refresh_from_db(fields=["balance"])
