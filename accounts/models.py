@@ -62,3 +62,19 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"
+
+
+class ClosedAccount(models.Model):
+    """A closed account's address, as a salted hash only: no other personal data.
+
+    A new account whose address hashes to one of these gets no signup bonus.
+    """
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-closed_at"]
+
+    def __str__(self) -> str:
+        return f"closed account {self.email_hash[:12]}…"

@@ -1,18 +1,83 @@
-"""Account writes: creating people (with their signup bonus) and API tokens."""
+"""Account writes: signing up (with the bonus), API tokens, closing accounts."""
 
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
-from billing.services import credits_grant_signup_bonus
+from billing.models import CreditEntry, Purchase
+from billing.services import account_lock, credits_grant_signup_bonus
+from config.exceptions import DomainError
 
-from .models import ApiToken, User
+from .models import ApiToken, ClosedAccount, User
+
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+MAX_API_TOKENS_PER_USER = 20
+# Providers whose mailboxes ignore dots in the local part.
+DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
 
 
-def user_signed_up(*, user: User) -> None:
+class EmailNotVerified(DomainError):
+    code = "email_unverified"
+    status_code = 403
+
+
+class TooManyApiTokens(DomainError):
+    code = "too_many_tokens"
+
+
+# --- Signing up -------------------------------------------------------------
+
+
+def email_normalize(email: str) -> str:
+    """The mailbox an address reaches: lower case, no `+tag`, Gmail without dots.
+
+    Used only to recognise a returning address, never to send mail.
+    """
+    local, _, domain = email.strip().lower().rpartition("@")
+    if not local:
+        return email.strip().lower()
+    local = local.split("+", 1)[0]
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def email_hash(email: str) -> str:
+    """HMAC-SHA256 of the normalized address under CLOSED_ACCOUNT_SECRET."""
+    return salted_hmac(
+        "accounts.ClosedAccount",
+        email_normalize(email),
+        secret=settings.CLOSED_ACCOUNT_SECRET,
+        algorithm="sha256",
+    ).hexdigest()
+
+
+def email_was_closed(email: str) -> bool:
+    return ClosedAccount.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def user_signed_up(*, user: User) -> CreditEntry | None:
     """Run once per new account, whatever the path: grants the free credits.
 
-    Idempotent: the ledger allows one signup bonus per account.
+    Idempotent: the ledger allows one signup bonus per account. An address that
+    belonged to a closed account gets no bonus (returns None).
     """
-    credits_grant_signup_bonus(user=user)
+    if user.email and email_was_closed(user.email):
+        logger.info("no signup bonus for user %s: a returning address", user.pk)
+        return None
+    return credits_grant_signup_bonus(user=user)
 
 
 @transaction.atomic
@@ -21,8 +86,6 @@ def user_create_verified(*, email: str) -> User:
 
     Used by operators (`create_api_token`); goes through the same signup hook.
     """
-    from allauth.account.models import EmailAddress
-
     user = User.objects.create_user(email=email)
     user.set_unusable_password()
     user.save(update_fields=["password"])
@@ -33,7 +96,92 @@ def user_create_verified(*, email: str) -> User:
     return user
 
 
-def api_token_create(*, user: User, name: str = "API token") -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the secret, which is never stored."""
-    token, secret = ApiToken.objects.create(user=user, expiry=None, name=name)
+def user_has_verified_email(*, user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+def user_ensure_can_submit_jobs(*, user: User) -> None:
+    """Raises EmailNotVerified unless the person has verified an email address."""
+    if not user_has_verified_email(user=user):
+        raise EmailNotVerified(
+            f"Please verify your email address before separating songs: open the "
+            f"link we sent to {user.email}. You can ask for a new link on your "
+            "account page."
+        )
+
+
+# --- API tokens -------------------------------------------------------------
+
+
+def api_token_create(
+    *, user: User, name: str = "API token", expires_in: timedelta | None = None
+) -> tuple[ApiToken, str]:
+    """Create a named token; returns the row and the secret, which is never stored.
+
+    Only a hash of the secret is kept (knox). Raises TooManyApiTokens past
+    MAX_API_TOKENS_PER_USER.
+    """
+    if ApiToken.objects.filter(user=user).count() >= MAX_API_TOKENS_PER_USER:
+        raise TooManyApiTokens(
+            f"You already have {MAX_API_TOKENS_PER_USER} API tokens. Revoke one "
+            "you no longer use first."
+        )
+    token, secret = ApiToken.objects.create(
+        user=user, expiry=expires_in, name=name.strip() or "API token"
+    )
     return token, secret
+
+
+def api_token_revoke(*, user: User, digest: str) -> bool:
+    """Delete one of the user's tokens (by its stored hash, knox's primary key);
+    False when it is not theirs or is already gone.
+
+    The token stops working at once: the next call with it gets 401.
+    """
+    deleted, _ = ApiToken.objects.filter(user=user, digest=digest).delete()
+    return bool(deleted)
+
+
+# --- Closing an account -----------------------------------------------------
+
+
+def _jobs_delete(jobs: "list[Job]") -> None:
+    # Imported here: jobs.services imports this module for its admission check.
+    from jobs.services import job_delete
+
+    for job in jobs:
+        job_delete(job=job)
+
+
+def user_delete(*, user: User) -> None:
+    """Close an account and remove everything of the person's.
+
+    Cancels queued and running jobs (refunded, then forfeited with the rest of
+    the credits), deletes every job with its stems, upload and output files,
+    the API tokens, social accounts, email addresses and the user. Purchases
+    stay for accounting, with the user set to null and no personal data left.
+    Records a salted hash of each of the person's addresses (ClosedAccount) so
+    that signing up again with one grants no new bonus.
+    """
+    # No new logins, token calls or jobs from here on.
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    # Job cancellation talks to the stemworker: keep it out of the transaction.
+    _jobs_delete(list(user.jobs.all()))
+    with transaction.atomic():
+        # The admission lock: a job admitted meanwhile is visible after it.
+        account_lock(user)
+        _jobs_delete(list(user.jobs.all()))
+        addresses = {user.email} | set(
+            EmailAddress.objects.filter(user=user, verified=True).values_list(
+                "email", flat=True
+            )
+        )
+        for address in sorted(a for a in addresses if a):
+            ClosedAccount.objects.get_or_create(email_hash=email_hash(address))
+        Purchase.objects.filter(user=user).update(user=None, checkout_url="")
+        ApiToken.objects.filter(user=user).delete()
+        SocialAccount.objects.filter(user=user).delete()
+        EmailAddress.objects.filter(user=user).delete()
+        user_id = user.pk
+        user.delete()
+    logger.info("closed account %s", user_id)

@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    # Always installed; each is listed only when its client id and secret are set.
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.facebook",
     # API and queue
     "rest_framework",
     "knox",
@@ -90,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "accounts.context_processors.email_verification",
             ],
         },
     },
@@ -140,9 +145,58 @@ LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# One address per account; a new one is verified before it replaces the old,
+# and the old address is told about the change.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Counted in the Django cache (Redis). "login" and "signup" answer 429.html;
+# "login_failed" shows a form error for the address being guessed.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "10/m/ip,50/h/ip",
+    "reset_password": "10/m/ip,3/5m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+# The salted hashes of closed accounts' addresses (no signup bonus for them
+# again) use this secret; keep it stable when rotating DJANGO_SECRET_KEY.
+CLOSED_ACCOUNT_SECRET = env("CLOSED_ACCOUNT_SECRET", default="") or SECRET_KEY
+
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # social sign-in starts with a POST (CSRF)
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_STORE_TOKENS = False
+
+
+def _social_provider(prefix: str, **options: object) -> dict[str, object]:
+    """A provider's settings; its app (and so its button) only when configured."""
+    client_id = env(f"{prefix}_CLIENT_ID", default="")
+    secret = env(f"{prefix}_CLIENT_SECRET", default="")
+    if client_id and secret:
+        options["APP"] = {"client_id": client_id, "secret": secret, "key": ""}
+    return options
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "github": _social_provider("GITHUB", SCOPE=["read:user", "user:email"]),
+    "google": _social_provider(
+        "GOOGLE", SCOPE=["profile", "email"], AUTH_PARAMS={"access_type": "online"}
+    ),
+    "facebook": _social_provider(
+        "FACEBOOK", METHOD="oauth2", SCOPE=["email", "public_profile"]
+    ),
+}
+# GitHub Enterprise (or a local fake in tests): the API is then at $GITHUB_URL/api/v3.
+if env("GITHUB_URL", default=""):
+    SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = env("GITHUB_URL")
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -164,7 +218,8 @@ STEMWORKER_TOKEN = env("STEMWORKER_TOKEN")
 # unreachable stemworker to come back, before it fails with its credit back.
 STEMWORKER_WAIT_SECONDS = env.int("STEMWORKER_WAIT_SECONDS", default=6 * 3600)
 STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=300)
-STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=1.0)
+# A poll is one small local HTTP call; polling often means a job is seen done sooner.
+STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=0.25)
 # Downloads go through nginx's internal location in production.
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
 
@@ -173,6 +228,18 @@ FILE_UPLOAD_HANDLERS = ["jobs.uploads.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = str(SHARED_ROOT / "tmp")
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
+# --- Square (credit packs) --------------------------------------------------
+# Empty values mean "payments not configured": the buy buttons say so.
+SQUARE_ACCESS_TOKEN = env("SQUARE_ACCESS_TOKEN", default="")
+SQUARE_ENVIRONMENT = env("SQUARE_ENVIRONMENT", default="sandbox")  # or production
+SQUARE_LOCATION_ID = env("SQUARE_LOCATION_ID", default="")
+SQUARE_WEBHOOK_SIGNATURE_KEY = env("SQUARE_WEBHOOK_SIGNATURE_KEY", default="")
+# The exact notification URL registered with Square: the signature covers it.
+SQUARE_WEBHOOK_URL = env("SQUARE_WEBHOOK_URL", default="")
+# Overrides the environment's API host (tests point it at a local fake).
+SQUARE_BASE_URL = env("SQUARE_BASE_URL", default="")
+SQUARE_TIMEOUT_SECONDS = env.float("SQUARE_TIMEOUT_SECONDS", default=15.0)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {

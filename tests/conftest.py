@@ -7,6 +7,7 @@ from pathlib import Path
 
 import django_rq
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -29,19 +30,25 @@ def _clean_redis_and_shared() -> Iterator[None]:
     (settings.SHARED_ROOT / "tmp").mkdir(parents=True, exist_ok=True)
 
 
-@pytest.fixture
-def user(db):  # type: ignore[no-untyped-def]
-    """A signed-up user with the free credits."""
-    person = UserFactory()
+def signed_up_user(**fields):  # type: ignore[no-untyped-def]
+    """A signed-up user with a verified primary address and the free credits."""
+    person = UserFactory(**fields)
+    EmailAddress.objects.create(
+        user=person, email=person.email, primary=True, verified=True
+    )
     user_signed_up(user=person)
     return person
+
+
+@pytest.fixture
+def user(db):  # type: ignore[no-untyped-def]
+    """A signed-up user (verified email) with the free credits."""
+    return signed_up_user()
 
 
 @pytest.fixture
 def other_user(db):  # type: ignore[no-untyped-def]
-    person = UserFactory()
-    user_signed_up(user=person)
-    return person
+    return signed_up_user()
 
 
 @pytest.fixture

@@ -1,0 +1,173 @@
+"""Closing an account: behind re-authentication, and nothing of theirs is left."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import ApiToken, ClosedAccount, User
+from accounts.services import (
+    api_token_create,
+    email_hash,
+    email_normalize,
+    user_delete,
+    user_signed_up,
+)
+from billing.models import CreditAccount, CreditEntry, CreditPack, Purchase
+from billing.services import account_for_user
+from jobs import services as job_services
+from jobs.models import Job, Stem
+from tests.accounts.conftest import PASSWORD
+from tests.audio import song_bytes
+from tests.factories import UserFactory
+from tests.jobs.test_views import finished_job
+
+pytestmark = pytest.mark.django_db
+
+
+def person_with_everything(user, tmp_path):  # type: ignore[no-untyped-def]
+    """Jobs (finished with stems on disk, and queued), a token, GitHub, a purchase."""
+    done = finished_job(user)
+    upload = SimpleUploadedFile("Queued.wav", song_bytes(tmp_path, seconds=1.0))
+    queued = job_services.jobs_submit(user=user, uploads=[upload], model="htdemucs")[0]
+    api_token_create(user=user, name="script")
+    SocialAccount.objects.create(user=user, provider="github", uid="777")
+    pack = CreditPack.objects.create(name="Test pack", credits=5, price_cents=100)
+    purchase = Purchase.objects.create(
+        user=user,
+        pack=pack,
+        credits=5,
+        amount_cents=100,
+        currency="USD",
+        status=Purchase.Status.COMPLETED,
+        idempotency_key=f"test-{user.pk}",
+        checkout_url="https://square.link/u/test",
+    )
+    return done, queued, purchase
+
+
+def reauthenticate(client, user):  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    response = client.get(reverse("accounts:delete"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    response = client.post(response["Location"], {"password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:delete")
+
+
+def test_deleting_an_account_leaves_nothing_of_theirs(
+    client, user, other_user, tmp_path
+):
+    done, queued, purchase = person_with_everything(user, tmp_path)
+    theirs = finished_job(other_user)
+    their_token, their_secret = api_token_create(user=other_user, name="theirs")
+    assert done.output_dir.is_dir() and queued.upload_path.is_file()
+    email, user_id = user.email, user.pk
+
+    reauthenticate(client, user)
+    page = client.get(reverse("accounts:delete")).content.decode()
+    for promise in [
+        "your 2 jobs",
+        "1 still in progress is cancelled first",
+        "your 1 API token",
+        "GitHub",
+        email,
+        "forfeited",
+        "purchase records",
+        "fingerprint of your email address",
+    ]:
+        assert promise in page, promise
+
+    # Not without the confirmation box.
+    assert client.post(reverse("accounts:delete")).status_code == 400
+    assert User.objects.filter(pk=user_id).exists()
+
+    response = client.post(reverse("accounts:delete"), {"confirm": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert "_auth_user_id" not in client.session
+
+    # Files: the stems, the queued upload, their folders.
+    assert not done.output_dir.exists()
+    assert not queued.upload_dir.exists()
+    # Rows.
+    assert not User.objects.filter(pk=user_id).exists()
+    assert not Job.objects.filter(user_id=user_id).exists()
+    assert not Stem.objects.filter(job_id=done.pk).exists()
+    assert not ApiToken.objects.filter(user_id=user_id).exists()
+    assert not SocialAccount.objects.filter(user_id=user_id).exists()
+    assert not EmailAddress.objects.filter(user_id=user_id).exists()
+    assert not CreditAccount.objects.filter(user_id=user_id).exists()
+    assert not EmailAddress.objects.filter(email=email).exists()
+    # Purchases stay, anonymised.
+    purchase.refresh_from_db()
+    assert purchase.user is None and purchase.checkout_url == ""
+    assert purchase.amount_cents == 100
+    # Only a salted hash of the address is kept.
+    closed = ClosedAccount.objects.get()
+    assert closed.email_hash == email_hash(email)
+    assert email not in closed.email_hash
+    # Another person is untouched.
+    theirs.refresh_from_db()
+    assert theirs.output_dir.is_dir()
+    assert all(stem.path.is_file() for stem in theirs.stems.all())
+    assert ApiToken.objects.filter(pk=their_token.pk).exists()
+    assert account_for_user(other_user).balance == 3
+
+
+def test_a_returning_address_gets_no_new_bonus(client, user):
+    email = user.email
+    user_delete(user=user)
+    response = client.post(
+        reverse("account_signup"),
+        {"email": email.upper(), "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    again = User.objects.get(email__iexact=email)
+    assert account_for_user(again).balance == 0
+    assert not CreditEntry.objects.filter(account__user=again).exists()
+    # A fresh address still gets its credits.
+    fresh = UserFactory(email="someone.new@example.com")
+    user_signed_up(user=fresh)
+    assert account_for_user(fresh).balance == 3
+
+
+def test_addresses_are_normalised_before_hashing():
+    assert email_normalize(" Jo.Doe+music@GoogleMail.com ") == "jodoe@gmail.com"
+    assert email_normalize("Jo.Doe+x@example.com") == "jo.doe@example.com"
+    assert email_hash("jodoe@gmail.com") == email_hash("J.o.Doe+tag@gmail.com")
+    assert email_hash("a@example.com") != email_hash("b@example.com")
+    assert len(email_hash("a@example.com")) == 64
+
+
+def test_the_page_needs_a_fresh_password(client, user):
+    client.force_login(user)
+    for method in (client.get, client.post):
+        response = method(reverse("accounts:delete"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_wrong_password_does_not_unlock_deletion(client, user):
+    client.force_login(user)
+    response = client.post(
+        reverse("account_reauthenticate") + "?next=/accounts/delete/",
+        {"password": "wrong"},
+    )
+    assert response.status_code == 200
+    assert client.get(reverse("accounts:delete")).status_code == 302
+
+
+def test_deleting_twice_is_harmless_for_the_hash(user, other_user):
+    EmailAddress.objects.create(user=other_user, email="alias@example.com")
+    user_delete(user=user)
+    assert ClosedAccount.objects.count() == 1
+    # Unverified addresses are not recorded: they may be someone else's.
+    user_delete(user=other_user)
+    assert ClosedAccount.objects.count() == 2
+    assert not ClosedAccount.objects.filter(
+        email_hash=email_hash("alias@example.com")
+    ).exists()
