@@ -38,7 +38,7 @@ SECURE_SSL_REDIRECT = False
 # Each test run gets its own shared volume; tests that need a fresh one override it.
 SHARED_ROOT = Path(tempfile.mkdtemp(prefix="muxminus-shared-"))
 FILE_UPLOAD_TEMP_DIR = str(SHARED_ROOT / "tmp")
-STEMWORKER_POLL_SECONDS = 0.2
+STEMWORKER_POLL_SECONDS = 1.0
 STEMWORKER_DOWN_SECONDS = 3
 # Nothing listens here; tests that need the stemworker start one and point at it.
 STEMWORKER_URL = "http://127.0.0.1:9"

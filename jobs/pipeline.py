@@ -108,17 +108,19 @@ def _submit(job: Job, separation_id: str) -> None:
 
 
 def _follow(job: Job, separation_id: str) -> dict[str, Any]:
-    """Poll until the separation ends, copying its progress onto the job."""
+    """Long-poll until the separation ends, copying its progress onto the job."""
     waited_down = 0.0
     while True:
-        time.sleep(settings.STEMWORKER_POLL_SECONDS)
         _raise_if_cancelled(job)
         try:
-            state = worker_client.separation_get(separation_id)
+            state = worker_client.separation_get(
+                separation_id, wait=settings.STEMWORKER_POLL_SECONDS
+            )
         except worker_client.StemworkerUnavailable as down:
-            waited_down += settings.STEMWORKER_POLL_SECONDS
+            waited_down += 1.0
             if waited_down > settings.STEMWORKER_DOWN_SECONDS:
                 raise SeparationFailed(UNAVAILABLE, str(down)) from down
+            time.sleep(1.0)
             continue
         waited_down = 0.0
         status = state["status"]

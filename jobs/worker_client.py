@@ -5,7 +5,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+READ_TIMEOUT = 10.0
+TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=3.0)
 
 
 class StemworkerUnavailable(Exception):
@@ -30,12 +31,12 @@ class SeparationNotFound(Exception):
 
 def _request(method: str, path: str, **kwargs: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {settings.STEMWORKER_TOKEN}"}
+    kwargs.setdefault("timeout", TIMEOUT)
     try:
         response = httpx.request(
             method,
             settings.STEMWORKER_URL.rstrip("/") + path,
             headers=headers,
-            timeout=TIMEOUT,
             **kwargs,
         )
     except httpx.HTTPError as error:
@@ -83,8 +84,15 @@ def separation_submit(
     return response.json()
 
 
-def separation_get(separation_id: str) -> dict[str, Any]:
-    response = _request("GET", f"/separations/{separation_id}")
+def separation_get(separation_id: str, *, wait: float = 0) -> dict[str, Any]:
+    """The separation's state; with `wait`, a long poll that returns early when
+    the separation ends."""
+    response = _request(
+        "GET",
+        f"/separations/{separation_id}",
+        params={"wait": wait} if wait else None,
+        timeout=httpx.Timeout(READ_TIMEOUT + wait, connect=3.0),
+    )
     if response.status_code == 404:
         raise SeparationNotFound(separation_id)
     return response.json()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from . import catalog
 from .config import Settings, SettingsDep
@@ -118,9 +119,15 @@ def create_separation(
 
 
 @router.get("/separations/{sep_id}", response_model=SeparationOut)
-def get_separation(sep_id: str, pool: PoolDep) -> SeparationOut:
-    """One separation's status, progress, stems and log tail."""
-    sep = pool.get(sep_id)
+def get_separation(
+    sep_id: str, pool: PoolDep, wait: Annotated[float, Query(ge=0, le=60)] = 0
+) -> SeparationOut:
+    """One separation's status, progress, stems and log tail.
+
+    `wait` (seconds) long-polls: the answer comes when the separation ends, or
+    after `wait` seconds with its progress so far.
+    """
+    sep = pool.get(sep_id, wait=wait)
     if sep is None:
         raise HTTPException(status_code=404, detail="Unknown separation.")
     return _out(sep)

@@ -69,6 +69,8 @@ class Separation:
     final_log: str | None = None
     cancel_requested: bool = False
     thread: threading.Thread | None = None
+    # Set once the separation has ended, so long-polling clients wake at once.
+    ended: threading.Event = field(default_factory=threading.Event)
 
     @property
     def log_path(self) -> Path:
@@ -278,11 +280,18 @@ class Pool:
         """Current worker pids, one per slot (for tests and operators)."""
         return [slot.worker.pid for slot in self.slots if slot.worker is not None]
 
-    def get(self, sep_id: str) -> Separation | None:
-        """The separation with this id, progress refreshed; None when unknown."""
+    def get(self, sep_id: str, wait: float = 0) -> Separation | None:
+        """The separation with this id, progress refreshed; None when unknown.
+
+        With `wait`, blocks up to that many seconds for a running separation to
+        end: a long poll, so clients learn of the end at once while asking
+        rarely (every wake-up of another process slows torch's threads).
+        """
         with self._lock:
             sep = self._seps.get(sep_id)
         if sep is not None:
+            if wait > 0:
+                sep.ended.wait(wait)
             sep.refresh()
         return sep
 
@@ -446,6 +455,7 @@ class Pool:
         if status == "succeeded":
             sep.progress = 100.0
         sep.status = status
+        sep.ended.set()
 
 
 def _written_stems(sep: Separation) -> list[tuple[str, Path]]:

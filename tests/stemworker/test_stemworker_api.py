@@ -264,3 +264,26 @@ def test_missing_input_fails_as_missing(client: TestClient, shared_root: Path) -
 def test_bad_id_is_rejected(client: TestClient, shared_root: Path) -> None:
     payload = body(shared_root, id="../etc")
     assert client.post("/separations", json=payload, headers=AUTH).status_code == 422
+
+
+def test_a_long_poll_waits_while_running_and_answers_at_the_end(
+    client: TestClient, shared_root: Path
+) -> None:
+    assert client.post("/separations", json=body(shared_root, "slow.wav"), headers=AUTH)
+    wait_started(client, "slow", shared_root)
+    started = time.monotonic()
+    running = client.get("/separations/slow?wait=0.5", headers=AUTH).json()
+    assert running["status"] == "running"
+    assert time.monotonic() - started >= 0.5
+    assert client.delete("/separations/slow", headers=AUTH).status_code == 204
+    started = time.monotonic()
+    client.post("/separations", json=body(shared_root, "quick.wav"), headers=AUTH)
+    # Answers as soon as the separation ends, long before the 30 s window.
+    done = client.get("/separations/quick?wait=30", headers=AUTH).json()
+    assert done["status"] == "succeeded"
+    assert time.monotonic() - started < 15
+
+
+def test_a_long_poll_longer_than_a_minute_is_refused(client: TestClient) -> None:
+    response = client.get("/separations/x?wait=61", headers=AUTH)
+    assert response.status_code == 422
