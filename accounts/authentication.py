@@ -11,7 +11,8 @@ class ApiTokenAuthentication(TokenAuthentication):
         user, token = super().validate_user(auth_token)
         now = timezone.now()
         # Write at most once a minute so a busy script doesn't turn reads into writes.
-        if token.last_used_at is None or (now - token.last_used_at).seconds > 60:
+        last = token.last_used_at
+        if last is None or (now - last).total_seconds() > 60:
             type(token).objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
         return user, token

@@ -1,8 +1,9 @@
 """Routes under /api/v1/."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from accounts.api import MeApi
+from config.api import api_not_found
 from jobs.api import (
     JobDetailApi,
     JobListCreateApi,
@@ -22,4 +23,6 @@ urlpatterns = [
         StemDownloadApi.as_view(),
         name="api-job-stem",
     ),
+    # Last: anything else under /api/v1/ (a bad id, a missing slash) is a JSON 404.
+    re_path(r"^(?P<path>.*)$", api_not_found, name="api-not-found"),
 ]

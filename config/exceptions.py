@@ -10,5 +10,7 @@ class DomainError(Exception):
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Facts an API client can act on; the API adds them to the error body.
+        self.extra: dict[str, object] = {}
         if code is not None:
             self.code = code

@@ -136,3 +136,33 @@ class Stem(models.Model):
     @property
     def extension(self) -> str:
         return self.relative_path.rsplit(".", 1)[-1]
+
+
+class JobSubmission(models.Model):
+    """A POST of jobs sent with an `Idempotency-Key`: what it created.
+
+    Written in the admission transaction, so it exists exactly when the debit
+    does; a retry with the same key gets these jobs back instead of new ones.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="job_submissions",
+    )
+    key = models.CharField(max_length=255)
+    # A hash of what was sent (options, file names and sizes): a key reused
+    # for a different request is refused, not answered with unrelated jobs.
+    fingerprint = models.CharField(max_length=64)
+    job_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="job_submission_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

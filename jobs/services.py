@@ -34,6 +34,7 @@ from .audio import (
     compute_peaks,
     probe_duration,
 )
+from .idempotency import IdempotentRequest, idempotent_record, idempotent_replay
 from .models import Job, Stem
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ def job_options_validate(
     chosen = next((m for m in models if m["name"] == model), None)
     if chosen is None:
         names = ", ".join(m["name"] for m in models)
+        if not model:
+            raise InvalidJobRequest(f"Choose a model: {names}.")
         raise InvalidJobRequest(f"Unknown model “{model}”. Choose one of: {names}.")
     if two_stems and two_stems not in chosen["stems"]:
         stems = ", ".join(chosen["stems"])
@@ -172,7 +175,11 @@ def uploads_discard(staged: Sequence[StagedUpload]) -> None:
 
 
 def jobs_create(
-    *, user: "User", staged: Sequence[StagedUpload], options: JobOptions
+    *,
+    user: "User",
+    staged: Sequence[StagedUpload],
+    options: JobOptions,
+    idempotency: IdempotentRequest | None = None,
 ) -> list[Job]:
     """Admit one job per staged upload, all or nothing.
 
@@ -180,16 +187,26 @@ def jobs_create(
     the balance for the whole batch, debits one credit per job, moves each
     upload to `uploads/<job id>/`, and enqueues the jobs once committed.
     Raises TooManyActiveJobs or InsufficientCredits, having created nothing;
-    the staged files are then the caller's to discard.
+    the staged files are then the caller's to discard. With `idempotency`, a
+    key already used returns the jobs it created (staged files discarded) and a
+    new key is recorded with the jobs, under the same lock.
     """
     created: list[Job] = []
     try:
         with transaction.atomic():
             account = account_lock(user)
+            if idempotency is not None:
+                # Under the lock: a concurrent retry with this key has committed.
+                earlier = idempotent_replay(user=user, request=idempotency)
+                if earlier is not None:
+                    uploads_discard(staged)
+                    return earlier
             _check_admission(user, account.balance, len(staged))
             for item in staged:
                 job = _job_admit(user, item, options)
                 created.append(job)
+            if idempotency is not None:
+                idempotent_record(user=user, request=idempotency, jobs=created)
             transaction.on_commit(lambda: _enqueue_all(created))
     except BaseException:
         for job in created:
@@ -206,19 +223,25 @@ def _enqueue_all(jobs: Sequence[Job]) -> None:
 def _check_admission(user: "User", balance: int, wanted: int) -> None:
     active = Job.objects.for_user(user).active().count()
     free = max(0, settings.MAX_ACTIVE_JOBS_PER_USER - active)
+    credits = f"{balance} credit{'s' if balance != 1 else ''}"
+    refusal: TooManyActiveJobs | InsufficientCredits
     if wanted > free:
-        raise TooManyActiveJobs(
+        refusal = TooManyActiveJobs(
             f"You have {active} of {settings.MAX_ACTIVE_JOBS_PER_USER} jobs in "
             f"progress, so {free} more can start now; {wanted} were sent. "
-            "Try again when a job finishes.",
+            f"You have {credits}. Try again when a job finishes.",
             retry_after=retry_after_estimate(user=user),
         )
-    if balance < wanted:
-        raise InsufficientCredits(
-            f"You have {balance} credit{'s' if balance != 1 else ''} and "
-            f"{wanted} song{'s' if wanted != 1 else ''} need {wanted}. "
-            "Buy a credit pack to separate more songs."
+    elif balance < wanted:
+        refusal = InsufficientCredits(
+            f"You have {credits} and {wanted} song{'s' if wanted != 1 else ''} "
+            f"need {wanted}; {free} more job{'s' if free != 1 else ''} can start "
+            "now. Buy a credit pack to separate more songs."
         )
+    else:
+        return
+    refusal.extra.update(slots_free=free, credits=balance)
+    raise refusal
 
 
 def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
@@ -410,14 +433,20 @@ def jobs_submit(
     model: str,
     two_stems: str = "",
     output_format: str = "mp3",
+    idempotency: IdempotentRequest | None = None,
 ) -> list[Job]:
     """Validate, stage and admit a batch of uploads, all or nothing.
 
     The entry point for the site and the API. Raises a DomainError with a
     message for people (EmailNotVerified before the address is verified);
-    nothing is left on disk when it does.
+    nothing is left on disk when it does. With `idempotency`, a retry returns
+    what the first request created (jobs_create) and charges nothing.
     """
     user_ensure_can_submit_jobs(user=user)
+    if idempotency is not None:
+        earlier = idempotent_replay(user=user, request=idempotency)
+        if earlier is not None:
+            return earlier
     options = job_options_validate(
         model=model, two_stems=two_stems, output_format=output_format
     )
@@ -427,7 +456,9 @@ def jobs_submit(
     try:
         for upload in uploads:
             staged.append(upload_stage(upload))
-        return jobs_create(user=user, staged=staged, options=options)
+        return jobs_create(
+            user=user, staged=staged, options=options, idempotency=idempotency
+        )
     except BaseException:
         uploads_discard(staged)
         raise
