@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TINY_MODELS := var/tiny-models
 
-.PHONY: run test lint format check typecheck bench install install-dev tiny-models up down clean
+.PHONY: run test lint format check typecheck bench install install-dev vendor tiny-models up down clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -21,8 +21,21 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
 	@touch $@
 
+# Front-end libraries, pinned in package-lock.json, copied into static/vendor/
+# (gitignored): axe-core for the browser tests' accessibility checks.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+static/vendor/axe-core/axe.min.js: node_modules/.installed
+	mkdir -p static/vendor/axe-core
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE static/vendor/axe-core/
+
+vendor: static/vendor/axe-core/axe.min.js
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev vendor
 
 .env:
 	$(PY) scripts/write_local_env.py
@@ -58,6 +71,7 @@ test: install-dev lint check typecheck
 
 bench: install-dev
 	$(PY) bench/pipeline.py
+	$(PY) bench/api.py
 
 up:
 	docker compose up -d --build
@@ -66,4 +80,4 @@ down:
 	docker compose down
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles node_modules static/vendor

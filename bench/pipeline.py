@@ -338,7 +338,7 @@ class Product:
             STEMWORKER_WARMUP="true",
             HF_HUB_OFFLINE="1",
             PYTHONUNBUFFERED="1",
-            # The bench polls several jobs; keep the API's per-token rate limits out of it.
+            # The bench polls several jobs: no per-token API rate limits here.
             API_THROTTLE_DEFAULT="",
             API_THROTTLE_JOB_CREATE="",
         )

@@ -218,8 +218,10 @@ STEMWORKER_TOKEN = env("STEMWORKER_TOKEN")
 # unreachable stemworker to come back, before it fails with its credit back.
 STEMWORKER_WAIT_SECONDS = env.int("STEMWORKER_WAIT_SECONDS", default=6 * 3600)
 STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=300)
-# A poll is one small local HTTP call; polling often means a job is seen done sooner.
-STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=0.25)
+# The worker long-polls the stemworker: the answer comes as soon as a separation
+# ends, or after this many seconds with its progress. Asking rarely matters:
+# every wake-up of another process stalls torch's threads on a small machine.
+STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=2.0)
 # Downloads go through nginx's internal location in production.
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
 
@@ -250,10 +252,20 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.ApiPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # Per token (per user with the session); rates below, counted in Redis.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ApiRateThrottle"],
 }
+# "N/second|minute|hour|day"; an empty value turns that limit off.
+API_THROTTLE_RATES = {
+    "api": env("API_THROTTLE_DEFAULT", default="600/minute") or None,
+    "job_create": env("API_THROTTLE_JOB_CREATE", default="30/minute") or None,
+}
+# A retried POST /api/v1/jobs/ with the same Idempotency-Key is answered from
+# what the first one created, for this long.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret
 # knox's own migrations create its default table even when the model is swapped;
 # skipping them keeps a dangling table (and its foreign key) out of the database.
@@ -266,6 +278,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": ["config.api.only_api_paths"],
+    # Request bodies get their own components: uploads are then binary, not URLs.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

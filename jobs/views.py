@@ -22,7 +22,7 @@ from config.exceptions import DomainError
 from . import catalog, downloads, services
 from .forms import JobUploadForm
 from .models import Job, Stem
-from .presenters import job_summary
+from .presenters import job_player, job_summary
 
 RECENT_JOBS = 50
 
@@ -49,6 +49,13 @@ def _dashboard(
         "max_active": settings.MAX_ACTIVE_JOBS_PER_USER,
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         "models": models,
+        "upload_config": {
+            "api_url": "/api/v1/jobs/",
+            "max_active": settings.MAX_ACTIVE_JOBS_PER_USER,
+            "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
+            "credits_url": reverse("billing:credits"),
+            "models": models,
+        },
     }
     return render(request, "jobs/dashboard.html", context, status=status)
 
@@ -98,6 +105,8 @@ def job_list_status(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "credits": account_for_user(user).balance,
+            "active_count": Job.objects.for_user(user).active().count(),
+            "max_active": settings.MAX_ACTIVE_JOBS_PER_USER,
             "jobs": [job_summary(job) for job in jobs],
         }
     )
@@ -107,9 +116,8 @@ def job_list_status(request: HttpRequest) -> JsonResponse:
 @require_GET
 def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     job = _get_job_for_user(request, pk)
-    return render(
-        request, "jobs/job_detail.html", {"job": job, "stems": job.stems.all()}
-    )
+    context = {"job": job, "stems": job.stems.all(), "player": job_player(job)}
+    return render(request, "jobs/job_detail.html", context)
 
 
 @login_required

@@ -108,6 +108,16 @@ def main() -> int:
         )
         processes[name] = process
         threading.Thread(target=pipe, args=(name, process.stdout), daemon=True).start()
+    # The pages and the landing-page demo: a one-off that waits for the
+    # stemworker, then separates the sample song once (later runs skip it).
+    demo = subprocess.Popen(  # noqa: S603
+        [PYTHON, str(ROOT / "manage.py"), "load_demo_content", "--wait", "900"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    threading.Thread(target=pipe, args=("demo", demo.stdout), daemon=True).start()
     print(  # noqa: T201
         f"[run] Mux Minus on http://127.0.0.1:{env['PORT']}/ (Ctrl-C stops everything)",
         flush=True,
@@ -121,10 +131,10 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for process in [*processes.values(), redis_server]:
+        for process in [*processes.values(), demo, redis_server]:
             if process is not None and process.poll() is None:
                 process.terminate()
-        for process in [*processes.values(), redis_server]:
+        for process in [*processes.values(), demo, redis_server]:
             if process is not None:
                 try:
                     process.wait(timeout=10)

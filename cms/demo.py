@@ -1,0 +1,230 @@
+"""The landing-page demo: the sample song, run through the real stemworker.
+
+`load_demo_content` calls these directly (no RQ worker needed): it writes the
+original to `SHARED_ROOT/demo/<song id>/`, asks the stemworker for a two-stem
+vocals separation (htdemucs) and a six-stem one (htdemucs_6s), waits for each,
+and records every file with its waveform peaks.
+"""
+
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+from django.conf import settings
+from django.db import transaction
+from django_rq import get_queue
+
+from jobs import worker_client
+from jobs.audio import compute_peaks
+
+from .models import SampleSong, SampleTrack
+from .synth import RATE, sample_song
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_SECONDS = 24.0
+# What the browser plays as the original: the formats every browser decodes.
+SOURCE_EXTENSIONS = ("mp3", "wav", "flac", "ogg")
+POLL_SECONDS = 0.5
+
+
+class DemoError(Exception):
+    """The demo could not be (re)made; the message says why."""
+
+
+@dataclass(frozen=True)
+class StemSetSpec:
+    stem_set: str
+    model: str
+    two_stems: str | None
+
+
+STEM_SETS = (
+    StemSetSpec(SampleTrack.Set.TWO_STEMS, "htdemucs", "vocals"),
+    StemSetSpec(SampleTrack.Set.SIX_STEMS, "htdemucs_6s", None),
+)
+
+
+def sample_song_get_or_create() -> SampleSong:
+    song = SampleSong.objects.order_by("pk").first()
+    return song or SampleSong.objects.create()
+
+
+def sample_song_is_complete(song: SampleSong) -> bool:
+    sets = set(song.tracks.values_list("stem_set", flat=True))
+    return sets >= {choice.value for choice in SampleTrack.Set}
+
+
+def sample_song_write_original(song: SampleSong) -> SampleTrack:
+    """(Re)write the original mix: the editor's upload, or the song made in code."""
+    folder = song.folder / SampleTrack.Set.ORIGINAL
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    if song.source:
+        extension = Path(song.source.name).suffix.lstrip(".").lower()
+        if extension not in SOURCE_EXTENSIONS:
+            raise DemoError(
+                f"The sample song must be one of {', '.join(SOURCE_EXTENSIONS)} "
+                f"so that every browser can play it, not {extension or 'unknown'}."
+            )
+        target = folder / f"mix.{extension}"
+        with song.source.open("rb") as source, target.open("wb") as out:
+            shutil.copyfileobj(source, out)
+    else:
+        target = folder / "mix.mp3"
+        sf.write(str(target), sample_song(SAMPLE_SECONDS), RATE, format="MP3")
+    return _track_save(song, SampleTrack.Set.ORIGINAL, [("mix", target)])[0]
+
+
+def _track_save(
+    song: SampleSong, stem_set: str, files: list[tuple[str, Path]]
+) -> list[SampleTrack]:
+    tracks = []
+    for name, path in files:
+        try:
+            peaks, duration = compute_peaks(path)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise DemoError(f"Could not read {path.name}: {error}") from error
+        tracks.append(
+            SampleTrack(
+                song=song,
+                stem_set=stem_set,
+                name=name,
+                relative_path=str(path.relative_to(settings.SHARED_ROOT)),
+                size_bytes=path.stat().st_size,
+                duration_seconds=duration,
+                peaks=peaks,
+            )
+        )
+    with transaction.atomic():
+        song.tracks.filter(stem_set=stem_set).delete()
+        SampleTrack.objects.bulk_create(tracks)
+    return tracks
+
+
+def stemworker_wait(*, timeout: float) -> list[str]:
+    """Wait until the stemworker answers; the names of the models it offers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return [m["name"] for m in worker_client.models_list()]
+        except worker_client.StemworkerUnavailable as error:
+            if time.monotonic() >= deadline:
+                raise DemoError(
+                    f"The stemworker at {settings.STEMWORKER_URL} did not answer "
+                    f"within {timeout:.0f} s ({error})."
+                ) from error
+            time.sleep(1)
+
+
+def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None:
+    """Run the original through both stem sets; marks the song ready or failed."""
+    original = song.tracks.filter(stem_set=SampleTrack.Set.ORIGINAL).first()
+    if original is None or not original.path.is_file():
+        original = sample_song_write_original(song)
+    try:
+        offered = stemworker_wait(timeout=wait_seconds)
+        for spec in STEM_SETS:
+            if spec.model not in offered:
+                raise DemoError(f"The stemworker does not offer {spec.model}.")
+            _separate_set(song, spec, original.path)
+    except DemoError as error:
+        song.status, song.error = SampleSong.Status.FAILED, str(error)[:500]
+        song.save(update_fields=["status", "error", "updated_at"])
+        raise
+    song.status, song.error = SampleSong.Status.READY, ""
+    song.save(update_fields=["status", "error", "updated_at"])
+
+
+def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
+    separation_id = f"demo-{song.pk}-{spec.stem_set}-{uuid.uuid4().hex[:8]}"
+    logger.info("demo: separating %s with %s", spec.stem_set, spec.model)
+    try:
+        _submit(separation_id, spec, original)
+        state = _wait(separation_id)
+        folder = song.folder / spec.stem_set
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        files = []
+        for stem in state.get("stems", []):
+            source = Path(stem["path"])
+            target = folder / f"{stem['name']}{source.suffix}"
+            shutil.copyfile(source, target)
+            files.append((str(stem["name"]), target))
+        if not files:
+            raise DemoError(f"{spec.model} wrote no stems.")
+        _track_save(song, spec.stem_set, sorted(files))
+    finally:
+        try:
+            worker_client.separation_delete(separation_id)
+        except worker_client.StemworkerUnavailable:
+            logger.warning("demo: could not clean up separation %s", separation_id)
+
+
+def _submit(separation_id: str, spec: StemSetSpec, original: Path) -> None:
+    while True:
+        try:
+            worker_client.separation_submit(
+                separation_id=separation_id,
+                input_path=str(original),
+                model=spec.model,
+                two_stems=spec.two_stems,
+                output_format="mp3",
+                timeout_seconds=3600,
+            )
+            return
+        except worker_client.StemworkerBusy as busy:
+            time.sleep(min(max(busy.retry_after, 0.5), 5.0))
+        except worker_client.SeparationRejected as error:
+            raise DemoError(f"The stemworker refused {spec.model}: {error}") from error
+        except worker_client.StemworkerUnavailable as error:
+            raise DemoError(f"The stemworker is unavailable: {error}") from error
+
+
+def _wait(separation_id: str) -> dict[str, Any]:
+    while True:
+        time.sleep(POLL_SECONDS)
+        try:
+            state = worker_client.separation_get(separation_id)
+        except (
+            worker_client.StemworkerUnavailable,
+            worker_client.SeparationNotFound,
+        ) as error:
+            raise DemoError(f"The separation was lost: {error}") from error
+        if state["status"] == "succeeded":
+            return state
+        if state["status"] != "running":
+            raise DemoError(state.get("error") or f"Separation {state['status']}.")
+
+
+def sample_song_rerun_enqueue(song: SampleSong) -> None:
+    """The admin's "Separate again": marks the song pending and queues the work."""
+    SampleSong.objects.filter(pk=song.pk).update(
+        status=SampleSong.Status.PENDING, error=""
+    )
+    transaction.on_commit(
+        lambda: get_queue("default").enqueue(
+            "cms.tasks.sample_song_rerun_task",
+            song.pk,
+            job_timeout=3 * 3600,
+            result_ttl=3600,
+        )
+    )
+
+
+def sample_song_rerun(*, song_id: int) -> str:
+    """Rewrite the original and separate it again; returns the final status."""
+    song = SampleSong.objects.get(pk=song_id)
+    try:
+        sample_song_write_original(song)
+        sample_song_separate(song, wait_seconds=300)
+    except DemoError as error:
+        logger.warning("demo: separating %s failed: %s", song, error)
+        song.status, song.error = SampleSong.Status.FAILED, str(error)[:500]
+        song.save(update_fields=["status", "error", "updated_at"])
+    return song.status

@@ -1,0 +1,51 @@
+"""The sample song as the demo players' context (templates/includes/player.html)."""
+
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+
+from jobs.presenters import player_context, stem_label
+
+if TYPE_CHECKING:
+    from .models import SampleSong
+
+SET_TEXT = {
+    "original": "The song as it was mixed.",
+    "two_stems": "htdemucs, two stems: the vocals, and everything else.",
+    "six_stems": "htdemucs_6s: drums, bass, other, vocals, guitar and piano.",
+}
+
+
+def sample_song_sets(song: "SampleSong") -> list[dict[str, Any]]:
+    """[{key, label, text, player}] for each stem set that exists, in order."""
+    from .models import SampleTrack
+
+    tracks = list(song.tracks.all())
+    sets = []
+    for choice in SampleTrack.Set:
+        members = [t for t in tracks if t.stem_set == choice.value]
+        if not members:
+            continue
+        stems = [
+            {
+                "name": t.name,
+                "label": "Original mix" if t.name == "mix" else stem_label(t.name),
+                "url": reverse("cms:demo_audio", args=[t.pk]),
+                "peaks": t.peaks,
+            }
+            for t in members
+        ]
+        sets.append(
+            {
+                "key": choice.value,
+                "label": choice.label,
+                "text": SET_TEXT.get(choice.value, ""),
+                "player": player_context(
+                    player_id=f"demo-{choice.value.replace('_', '-')}",
+                    label=f"{song.title}: {choice.label}",
+                    stems=stems,
+                    duration=max(t.duration_seconds for t in members),
+                ),
+            }
+        )
+    return sets

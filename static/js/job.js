@@ -1,0 +1,50 @@
+// The job page: the stem player, live progress while separating, delete confirm.
+import { initPlayers } from "./player.js";
+
+const players = initPlayers();
+const player = players[0];
+
+// Shortcuts also work when nothing in particular has the focus.
+document.addEventListener("keydown", (event) => {
+  if (player && (event.target === document.body || event.target.id === "main-content")) {
+    player.handleKey(event);
+  }
+});
+
+const confirmForm = document.querySelector("form[data-confirm]");
+if (confirmForm) {
+  confirmForm.addEventListener("submit", (event) => {
+    if (!window.confirm(confirmForm.dataset.confirm)) event.preventDefault();
+  });
+}
+
+const box = document.querySelector("[data-job-progress]");
+if (box) {
+  const progress = box.querySelector("[data-progress]");
+  const text = box.querySelector("[data-progress-text]");
+  const live = box.querySelector("[data-live-region]");
+  const label = document.querySelector("[data-status-label]");
+  const poll = async () => {
+    try {
+      const response = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      const data = await response.json();
+      const job = data.jobs.find((item) => item.id === box.dataset.job);
+      if (!job) return;
+      progress.value = job.progress;
+      text.textContent = `${job.progress}%`;
+      if (label.textContent !== job.status_label) {
+        label.textContent = job.status_label;
+        label.className = `badge badge-${job.status}`;
+        live.textContent = `${job.status_label}.`;
+      }
+      if (job.status !== "queued" && job.status !== "running") {
+        window.location.reload();
+        return;
+      }
+    } catch {
+      // try again on the next tick
+    }
+    setTimeout(poll, 1500);
+  };
+  setTimeout(poll, 1000);
+}

@@ -1,0 +1,191 @@
+"""Playwright on Debian's chromium against pytest-django's live server, with a
+real RQ worker (a thread running rq's SimpleWorker against the test database)
+and the real stemworker on tiny models.
+
+Live-server tests need `transaction=True`, so every process and thread sees the
+rows; the flush after each such test removes what the migrations seeded (the
+Wagtail tree, the credit packs), so the `baseline` fixture puts it back.
+"""
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import django_rq
+import pytest
+from django.db import connections
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import SimpleWorker
+
+from tests.conftest import seed_baseline
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+]
+
+
+@pytest.fixture
+def baseline(transactional_db) -> None:  # type: ignore[no-untyped-def]
+    seed_baseline()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make vendor` (npm ci)")
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+class ThreadWorker(SimpleWorker):
+    """rq's in-process worker, made to run in a thread: no signal handlers,
+    timeouts by timer instead of SIGALRM."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        return None
+
+
+class WorkerThread:
+    """Runs queued separations in a background thread until stopped."""
+
+    def __init__(self) -> None:
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                worker = django_rq.get_worker("stems", worker_class=ThreadWorker)
+                worker.work(burst=True, with_scheduler=False)
+                self.stop_event.wait(0.3)
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=60)
+
+
+@pytest.fixture
+def rq_worker() -> Iterator[WorkerThread]:
+    worker = WorkerThread()
+    yield worker
+    worker.stop()
+
+
+def axe_check(page: Any, name: str) -> None:
+    """Run axe-core (WCAG 2.1 A/AA rules) on the page: no serious or critical."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                            'best-practice']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"axe on {name}:\n" + "\n".join(bad)
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+def drop_files(page: Any, selector: str, files: list[tuple[str, bytes]]) -> None:
+    """Drop files on an element the way a browser does: DataTransfer + drop."""
+    import base64
+
+    payload = [
+        {"name": name, "b64": base64.b64encode(data).decode()} for name, data in files
+    ]
+    page.evaluate(
+        """([selector, files]) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const raw = atob(f.b64);
+                const bytes = new Uint8Array(raw.length);
+                for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
+                transfer.items.add(new File([bytes], f.name, {type: "audio/wav"}));
+            }
+            const target = document.querySelector(selector);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                target.dispatchEvent(new DragEvent(type, {
+                    bubbles: true, cancelable: true, dataTransfer: transfer,
+                }));
+            }
+        }""",
+        [selector, payload],
+    )
+
+
+def wav_bytes(tmp_path: Path, name: str, seconds: float) -> bytes:
+    """A small mono 22 kHz song made in code (tests/audio.py)."""
+    from tests.audio import write_song
+
+    return write_song(tmp_path / name, seconds, rate=22050, channels=1).read_bytes()
