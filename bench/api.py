@@ -35,7 +35,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.pipeline import CpuMeter, wait_quiet  # noqa: E402
+from bench.pipeline import BenchError, CpuMeter, manage, wait_quiet  # noqa: E402
+from stemworker.testing import free_port  # noqa: E402
 from tests.audio import write_song  # noqa: E402
 
 PY = sys.executable
@@ -103,10 +103,6 @@ cache.set(catalog.CACHE_KEY, models, 24 * 3600)
 """
 
 
-class BenchError(Exception):
-    """Something broke: the bench could not measure what it should."""
-
-
 @dataclass
 class Phase:
     """One endpoint under load: latencies in milliseconds."""
@@ -136,13 +132,6 @@ class Phase:
 
 
 # -- the product --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _pg(statement: str) -> None:
@@ -196,17 +185,7 @@ class Product:
         self.manage("shell", "-c", FILL_MODEL_CACHE)
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [PY, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
+        return manage(self.env, *args)
 
     def start(self, workers: int, threads: int) -> None:
         port = self.url.rsplit(":", 1)[1]

@@ -44,7 +44,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
 from stemworker.devmodels import build_repo  # noqa: E402
+from stemworker.testing import free_port  # noqa: E402
 from tests.audio import write_song  # noqa: E402
 
 PY = sys.executable
@@ -123,12 +123,19 @@ class JobSample:
 # -- small helpers --
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run a manage.py command in a bench environment; return its stdout."""
+    done = subprocess.run(
+        [PY, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def median(values: Sequence[float]) -> float:
@@ -346,17 +353,7 @@ class Product:
 
     def manage(self, *args: str) -> str:
         """Run a manage.py command in the bench environment; return its stdout."""
-        done = subprocess.run(
-            [PY, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
+        return manage(self.env, *args)
 
     def start_django(self) -> None:
         """Start gunicorn and the RQ worker(s); wait until the API answers."""
