@@ -82,6 +82,8 @@ ERROR_DESCRIPTIONS = {
     "request.",
     429: "`throttled` (too many requests) or, on job creation, "
     "`too_many_active_jobs`; nothing was created. Wait `Retry-After` seconds.",
+    503: "`storage_full`: the server is short of storage space and takes no new "
+    "songs for now; nothing was created or charged. Wait `Retry-After` seconds.",
 }
 
 
@@ -90,7 +92,7 @@ RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     int,
     OpenApiParameter.HEADER,
-    response=[429],
+    response=[429, 503],
     required=True,
     description="Seconds to wait before trying again.",
 )

@@ -35,11 +35,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SECURE_SSL_REDIRECT = False
-# Each test run gets its own shared volume; tests that need a fresh one override it.
-SHARED_ROOT = Path(tempfile.mkdtemp(prefix="muxminus-shared-"))
+# Each test run gets its own shared volume; tests that need a fresh one override
+# it, and processes a test starts (an RQ worker) are handed the test's one.
+SHARED_ROOT = Path(
+    os.environ.get("MUXMINUS_TEST_SHARED_ROOT")
+    or tempfile.mkdtemp(prefix="muxminus-shared-")
+)
 FILE_UPLOAD_TEMP_DIR = str(SHARED_ROOT / "tmp")
 STEMWORKER_POLL_SECONDS = 1.0
-STEMWORKER_DOWN_SECONDS = 3
+STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=3)
 # Nothing listens here; tests that need the stemworker start one and point at it.
-STEMWORKER_URL = "http://127.0.0.1:9"
+STEMWORKER_URL = os.environ.get("MUXMINUS_TEST_STEMWORKER_URL", "http://127.0.0.1:9")
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="muxminus-static-"))

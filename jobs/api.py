@@ -30,7 +30,7 @@ from accounts.types import signed_in_user
 from config.api import RETRY_AFTER, ApiPagination, error_responses
 from config.throttling import ApiRateThrottle, JobCreateRateThrottle
 
-from . import catalog, downloads, services
+from . import catalog, downloads, services, volume
 from .idempotency import idempotent_request_build
 from .models import Job, JobQuerySet, Stem
 
@@ -276,10 +276,11 @@ class JobListCreateApi(APIView):
         parameters=[IDEMPOTENCY_KEY, RETRY_AFTER],
         responses={
             201: JobOutputSerializer(many=True),
-            **error_responses(400, 402, 403, 413, 415, 422),
+            **error_responses(400, 402, 403, 413, 415, 422, 503),
         },
     )
     def post(self, request: Request) -> Response:
+        volume.shared_volume_ensure_room()  # then no byte of the body is stored
         files = request.FILES.getlist("file")  # parses (streams) the whole body
         if getattr(request._request, "upload_too_large", False):
             raise services.FileTooLarge(

@@ -2,24 +2,26 @@
 
 import logging
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 
-from . import services, worker_client
+from . import dispatch, services, worker_client
+from .logs import job_logging_context
 from .models import Job
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = (
-    "The separation service is unavailable right now. "
-    "Your credit has been refunded; please try again later."
-)
-BUSY = "The server stayed busy for too long. Your credit has been refunded."
 RESTARTED = (
     "The separation service restarted during your job. Your credit has been refunded."
 )
+# How long a worker keeps following a job while PostgreSQL does not answer,
+# before it gives up (the reaper then fails the job, credit back).
+DATABASE_PATIENCE_SECONDS = 120.0
 
 
 class SeparationFailed(Exception):
@@ -33,23 +35,32 @@ class JobCancelled(Exception):
     """The person cancelled or deleted the job while it ran."""
 
 
-def job_process(*, job_id: str) -> None:
-    """Take a queued job to succeeded or failed (credit refunded).
+def job_process_next() -> None:
+    """Take one turn: start the fairest queued job and see it to its end.
 
-    A duplicate delivery of a job that is no longer queued does nothing.
+    It ends succeeded, or failed with its credit back; a turn that finds nothing
+    queued does nothing.
     """
-    job = services.job_start(job_id=job_id)
+    job = dispatch.job_start_next()
     if job is None:
-        logger.info("job %s is not queued; skipping duplicate delivery", job_id)
+        logger.info("nothing queued; a spare turn ends")
         return
-    logger.info("job %s started (%s, %s)", job.pk, job.model, job.output_format)
+    with job_logging_context(str(job.pk)):
+        _see_through(job)
+
+
+def _see_through(job: Job) -> None:
     separation_id = str(job.pk)
     try:
         result = _separate(job, separation_id)
         stems = _stems_from(result, separation_id)
-        services.job_mark_succeeded(job=job, stems=stems)
+        _patiently(partial(services.job_mark_succeeded, job=job, stems=stems))
     except SeparationFailed as error:
-        services.job_mark_failed(job=job, message=error.message, log=error.log)
+        _patiently(
+            partial(
+                services.job_mark_failed, job=job, message=error.message, log=error.log
+            )
+        )
     except JobCancelled:
         logger.info("job %s was cancelled while running", job.pk)
     except BaseException:
@@ -65,43 +76,37 @@ def job_process(*, job_id: str) -> None:
 
 
 def _separate(job: Job, separation_id: str) -> dict[str, Any]:
-    """Submit and follow the separation to its end; resubmits once after a restart."""
+    """Follow the separation to its end; resubmits once after a restart."""
     for attempt in range(2):
-        _submit(job, separation_id)
         try:
             return _follow(job, separation_id)
         except worker_client.SeparationNotFound:
             logger.warning(
                 "job %s: stemworker lost the separation (try %d)", job.pk, attempt
             )
+        if attempt == 0:
+            _resubmit(job)
     raise SeparationFailed(RESTARTED)
 
 
-def _submit(job: Job, separation_id: str) -> None:
-    """POST the separation, waiting while the stemworker is full or unreachable."""
+def _resubmit(job: Job) -> None:
+    """POST the running job again, waiting while the stemworker is full or down."""
     waited_busy = waited_down = 0.0
     while True:
-        _raise_if_cancelled(job)
+        _check_in(job)
         try:
-            worker_client.separation_submit(
-                separation_id=separation_id,
-                input_path=str(job.upload_path),
-                model=job.model,
-                two_stems=job.two_stems or None,
-                output_format=job.output_format,
-                timeout_seconds=services.separation_timeout_seconds(job=job),
-            )
+            dispatch.separation_submit(job)
             return
         except worker_client.StemworkerBusy as busy:
-            pause = min(max(busy.retry_after, 0.5), 2.0)
+            pause = min(max(busy.retry_after, 0.5), dispatch.BUSY_PAUSE_MAX)
             waited_busy += pause
             if waited_busy > settings.STEMWORKER_WAIT_SECONDS:
-                raise SeparationFailed(BUSY) from busy
+                raise SeparationFailed(dispatch.BUSY) from busy
         except worker_client.StemworkerUnavailable as down:
-            pause = 1.0
+            pause = dispatch.DOWN_PAUSE
             waited_down += pause
             if waited_down > settings.STEMWORKER_DOWN_SECONDS:
-                raise SeparationFailed(UNAVAILABLE, str(down)) from down
+                raise SeparationFailed(dispatch.UNAVAILABLE, str(down)) from down
         except worker_client.SeparationRejected as rejected:
             raise SeparationFailed(str(rejected)) from rejected
         time.sleep(pause)
@@ -111,7 +116,7 @@ def _follow(job: Job, separation_id: str) -> dict[str, Any]:
     """Long-poll until the separation ends, copying its progress onto the job."""
     waited_down = 0.0
     while True:
-        _raise_if_cancelled(job)
+        _check_in(job)
         try:
             state = worker_client.separation_get(
                 separation_id, wait=settings.STEMWORKER_POLL_SECONDS
@@ -119,13 +124,19 @@ def _follow(job: Job, separation_id: str) -> dict[str, Any]:
         except worker_client.StemworkerUnavailable as down:
             waited_down += 1.0
             if waited_down > settings.STEMWORKER_DOWN_SECONDS:
-                raise SeparationFailed(UNAVAILABLE, str(down)) from down
+                raise SeparationFailed(dispatch.UNAVAILABLE, str(down)) from down
             time.sleep(1.0)
             continue
         waited_down = 0.0
         status = state["status"]
         if status == "running":
-            services.job_progress_update(job=job, progress=state.get("progress") or 0)
+            _tolerating_database(
+                partial(
+                    services.job_progress_update,
+                    job=job,
+                    progress=state.get("progress") or 0,
+                )
+            )
         elif status == "succeeded":
             return state
         elif status == "cancelled":
@@ -136,10 +147,44 @@ def _follow(job: Job, separation_id: str) -> dict[str, Any]:
             )
 
 
-def _raise_if_cancelled(job: Job) -> None:
-    status = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-    if status != Job.Status.RUNNING:
+def _check_in(job: Job) -> None:
+    """Tell the reaper this worker is alive; stop if the job was cancelled.
+
+    While PostgreSQL does not answer, the job goes on: the separation does not
+    need the database, and its result is recorded once it answers again.
+    """
+    if _tolerating_database(partial(services.job_check_in, job=job)) is False:
         raise JobCancelled
+
+
+T = TypeVar("T")
+
+
+def _tolerating_database(action: Callable[[], T]) -> T | None:
+    """Run `action`; None (logged) when the database is unreachable."""
+    try:
+        return action()
+    except (OperationalError, InterfaceError) as error:
+        logger.warning("database unreachable, carrying on: %s", error)
+        connection.close()  # the next query opens a fresh connection
+        return None
+
+
+def _patiently(action: Callable[[], T]) -> T:
+    """Run `action`, retrying for a while when the database is unreachable.
+
+    `action` must be safe to repeat: the services it calls are idempotent.
+    """
+    deadline = time.monotonic() + DATABASE_PATIENCE_SECONDS
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("database unreachable, retrying: %s", error)
+            connection.close()
+            time.sleep(2.0)
 
 
 def _stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, Path]]:

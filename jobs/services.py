@@ -3,6 +3,7 @@
 import logging
 import math
 import shutil
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_rq import get_queue
 
@@ -36,6 +38,7 @@ from .audio import (
 )
 from .idempotency import IdempotentRequest, idempotent_record, idempotent_replay
 from .models import Job, Stem
+from .volume import shared_volume_ensure_room
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -112,17 +115,55 @@ def job_options_validate(
     )
 
 
+# Bidi controls reorder how a name is shown: "a\u202e3pm.exe" shows as "aexe.mp3".
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# Joiners shape emoji sequences and several scripts: kept.
+JOINERS = frozenset("\u200c\u200d")
+WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
+)
+MAX_FILENAME_CHARS = 200
+# Browsers send these three as escapes in a multipart file name (HTML spec).
+BROWSER_ESCAPES = {"%22": '"', "%0D": " ", "%0A": " "}
+MAX_EXTENSION_CHARS = 16
+
+
 def clean_filename(name: str) -> str:
-    """A display name only: path parts and control characters removed, length capped."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip() or "song"
-    return name[-200:]
+    """A display name only (stored files get our names): the last path part, in
+    NFC, without control or bidi characters, leading or trailing dots and spaces,
+    or a Windows device name; at most 200 characters, the extension kept.
+    """
+    for escape, char in BROWSER_ESCAPES.items():
+        name = name.replace(escape, char)
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join("".join(_display_char(ch) for ch in name).split())
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > MAX_EXTENSION_CHARS or " " in extension:
+        stem, extension = name, ""
+    stem = stem.strip(" .")
+    if stem.split(".", 1)[0].upper() in WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    stem = (stem or "song")[: MAX_FILENAME_CHARS - len(extension) - 1].rstrip(" .")
+    return f"{stem}.{extension}" if extension else stem
+
+
+def _display_char(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    if ch in JOINERS or (ch.isprintable() and ch not in BIDI_CONTROLS):
+        return ch
+    return ""
 
 
 def upload_stage(upload: UploadedFile) -> StagedUpload:
     """Move an upload into the shared volume under a name we choose, and probe it.
 
-    Raises InvalidAudio (and leaves nothing behind) when it is not usable audio.
+    The name is the user's for display only; the file is stored as a UUID. Raises
+    InvalidAudio when it is not usable audio, and leaves nothing behind whenever
+    it raises.
     """
     original = clean_filename(upload.name or "")
     extension = original.rsplit(".", 1)[-1].lower() if "." in original else ""
@@ -134,10 +175,10 @@ def upload_stage(upload: UploadedFile) -> StagedUpload:
     staging = settings.SHARED_ROOT / "tmp"
     staging.mkdir(parents=True, exist_ok=True)
     path = staging / f"{uuid.uuid4().hex}.{extension}"
-    _store(upload, path)
     try:
+        _store(upload, path)
         duration = _probe(path, original)
-    except InvalidAudio:
+    except BaseException:
         path.unlink(missing_ok=True)
         raise
     return StagedUpload(path, original, extension, duration)
@@ -156,14 +197,22 @@ def _probe(path: Path, original: str) -> float:
     if path.stat().st_size == 0:
         raise InvalidAudio(f"“{original}” is empty.")
     try:
+        # Decodes the start (and the end, where the format counts its length),
+        # so a truncated or lying file is refused here, not by demucs later.
         duration = probe_duration(path)
     except UnreadableAudio as error:
-        raise InvalidAudio(f"“{original}” could not be read as audio.") from error
+        raise InvalidAudio(f"“{original}” {error.reason}.") from error
     if duration < MIN_DURATION_SECONDS:
-        raise InvalidAudio(f"“{original}” is too short to separate.")
-    if duration > settings.MAX_AUDIO_MINUTES * 60:
         raise InvalidAudio(
-            f"“{original}” is {duration / 60:.0f} minutes long; the limit is "
+            f"“{original}” is too short to separate: it holds {duration:.2f} s of "
+            f"audio, and at least {MIN_DURATION_SECONDS} s is needed."
+        )
+    if duration > settings.MAX_AUDIO_MINUTES * 60:
+        length = (
+            f"{duration / 60:.1f} minutes" if duration >= 60 else f"{duration:.0f} s"
+        )
+        raise InvalidAudio(
+            f"“{original}” is {length} long; the limit is "
             f"{settings.MAX_AUDIO_MINUTES} minutes."
         )
     return duration
@@ -216,8 +265,7 @@ def jobs_create(
 
 
 def _enqueue_all(jobs: Sequence[Job]) -> None:
-    for job in jobs:
-        job_enqueue(job=job)
+    dispatch_turns_add(len(jobs))
 
 
 def _check_admission(user: "User", balance: int, wanted: int) -> None:
@@ -260,15 +308,28 @@ def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
     return job
 
 
-def job_enqueue(*, job: Job) -> None:
-    """Hand the job to the RQ worker; the RQ id is ours, so duplicates collapse."""
-    get_queue("stems").enqueue(
-        "jobs.tasks.job_process_task",
-        str(job.pk),
-        job_id=f"job-{job.pk}",
-        job_timeout=separation_timeout_seconds(job=job) + 600,
-        result_ttl=3600,
-        failure_ttl=7 * 86400,
+def dispatch_turns_add(count: int = 1) -> None:
+    """Give the dispatcher `count` more turns, one per admitted job.
+
+    A turn names no job: whoever takes it starts the fairest queued job then
+    (jobs/dispatch.py), which is how users take turns.
+    """
+    queue = get_queue("stems")
+    for _ in range(count):
+        queue.enqueue(
+            "jobs.tasks.job_process_next_task",
+            job_timeout=dispatch_timeout_seconds(),
+            result_ttl=600,
+            failure_ttl=7 * 86400,
+        )
+
+
+def dispatch_timeout_seconds() -> int:
+    """RQ's limit for one turn: the longest wait for a slot plus the longest
+    separation, so RQ never kills a turn that our own limits still allow."""
+    longest = Job(model="htdemucs_ft", duration_seconds=settings.MAX_AUDIO_MINUTES * 60)
+    return (
+        settings.STEMWORKER_WAIT_SECONDS + separation_timeout_seconds(job=longest) + 600
     )
 
 
@@ -293,12 +354,28 @@ def retry_after_estimate(*, user: "User") -> int:
 
 
 def job_start(*, job_id: str) -> Job | None:
-    """queued -> running. A conditional UPDATE: a duplicate delivery gets None."""
+    """queued -> running. A conditional UPDATE: None when it was not queued."""
     now = timezone.now()
     updated = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=now, progress=0
+        status=Job.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        progress=0,
+        attempts=F("attempts") + 1,
     )
     return Job.objects.get(pk=job_id) if updated else None
+
+
+def job_check_in(*, job: Job) -> bool:
+    """The worker following a job says it is alive (the reaper watches this).
+
+    False once the job is no longer running: cancelled, deleted or reaped.
+    """
+    return bool(
+        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+    )
 
 
 def job_progress_update(*, job: Job, progress: float) -> None:
@@ -341,7 +418,8 @@ def job_mark_succeeded(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
     targets = []
     for name, source in stems:
         target = job.output_dir / f"{name}.{job.output_format}"
-        shutil.move(source, target)
+        if source.exists() or not target.exists():  # a retry finds it moved
+            shutil.move(source, target)
         targets.append((name, target))
     # Decoding each stem for its peaks is most of the time between demucs
     # finishing and the job being done; libsndfile releases the GIL.
@@ -443,6 +521,7 @@ def jobs_submit(
     what the first request created (jobs_create) and charges nothing.
     """
     user_ensure_can_submit_jobs(user=user)
+    shared_volume_ensure_room()
     if idempotency is not None:
         earlier = idempotent_replay(user=user, request=idempotency)
         if earlier is not None:
@@ -462,34 +541,3 @@ def jobs_submit(
     except BaseException:
         uploads_discard(staged)
         raise
-
-
-def jobs_reap(*, now: datetime | None = None) -> dict[str, int]:
-    """Make sure no job stays queued or running forever. Run by the cron.
-
-    Running jobs past their deadline (the separation's hard timeout plus a
-    margin: their worker died) fail with their credit back. Queued jobs that
-    Redis no longer holds are enqueued again: PostgreSQL is the truth.
-    """
-    now = now or timezone.now()
-    reaped = 0
-    for job in Job.objects.filter(status=Job.Status.RUNNING).iterator():
-        deadline = separation_timeout_seconds(job=job) + 900
-        if job.started_at and (now - job.started_at).total_seconds() > deadline:
-            reaped += job_mark_failed(
-                job=job,
-                message="The job stopped responding. Your credit has been refunded.",
-            )
-    requeued = 0
-    queue = get_queue("stems")
-    waiting = set(queue.job_ids) | set(queue.started_job_registry.get_job_ids())
-    stale = Job.objects.filter(
-        status=Job.Status.QUEUED, created_at__lt=now - timedelta(minutes=2)
-    )
-    for job in stale.iterator():
-        if f"job-{job.pk}" not in waiting:
-            job_enqueue(job=job)
-            requeued += 1
-    if reaped or requeued:
-        logger.warning("reaper: %d stuck jobs failed, %d re-enqueued", reaped, requeued)
-    return {"failed": reaped, "requeued": requeued}

@@ -1,11 +1,13 @@
 """RQ entry points: take ids, call one service, return."""
 
-from .pipeline import job_process
-from .services import jobs_purge_expired, jobs_reap
+from .pipeline import job_process_next
+from .recovery import jobs_reap
+from .services import jobs_purge_expired
+from .volume import shared_volume_sweep
 
 
-def job_process_task(job_id: str) -> None:
-    job_process(job_id=job_id)
+def job_process_next_task() -> None:
+    job_process_next()
 
 
 def jobs_purge_expired_task() -> int:
@@ -14,3 +16,7 @@ def jobs_purge_expired_task() -> int:
 
 def jobs_reap_task() -> dict[str, int]:
     return jobs_reap()
+
+
+def shared_volume_sweep_task() -> int:
+    return shared_volume_sweep()

@@ -6,15 +6,24 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
+from . import volume
+
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     """Like Django's temporary-file handler, but refuses an oversized file while it
     streams, instead of after it has filled the disk.
 
-    Sets `request.upload_too_large` so the view can answer 413.
+    Sets `request.upload_too_large` so the view can answer 413. While the shared
+    volume is over its budget nothing is written at all (the view answers 503).
     """
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
+        if (
+            volume.shared_volume_fill_percent()
+            >= settings.SHARED_VOLUME_MAX_FILL_PERCENT
+        ):
+            # The view answers 503 (storage_full); the body is read and dropped.
+            raise StopUpload(connection_reset=False)
         os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
         super().new_file(*args, **kwargs)
         self._received = 0

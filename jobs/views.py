@@ -1,5 +1,9 @@
 """The signed-in pages: dashboard with upload, job page, downloads."""
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,8 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.types import signed_in_user
 from billing.services import account_for_user
 from config.exceptions import DomainError
+from config.throttling import JobCreateRateThrottle
 
-from . import catalog, downloads, services
+from . import catalog, downloads, services, volume
 from .forms import JobUploadForm
 from .models import Job, Stem
 from .presenters import job_player, job_summary
@@ -66,9 +71,47 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return _dashboard(request)
 
 
+class _UploadFormThrottle(JobCreateRateThrottle):
+    """Counts the form's uploads in each person's job-creation budget, the one
+    the API's POST /api/v1/jobs/ uses (API_THROTTLE_JOB_CREATE)."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": f"user:{request.user.pk}",
+        }
+
+
+def _upload_rate_limited(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Past the rate: 429 with Retry-After, and no job made."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = _UploadFormThrottle()
+        if throttle.allow_request(request, None):  # type: ignore[arg-type]
+            return view(request, *args, **kwargs)
+        wait = max(1, round(throttle.wait() or 1))
+        messages.error(request, f"Too many uploads; try again in {wait} seconds.")
+        response = _dashboard(request, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+    return wrapper
+
+
 @login_required
 @require_POST
+@_upload_rate_limited
 def job_upload(request: HttpRequest) -> HttpResponse:
+    try:
+        volume.shared_volume_ensure_room()  # then no byte of the body is stored
+    except volume.SharedVolumeFull as full:
+        messages.error(request, full.message)
+        response = _dashboard(request, status=full.status_code)
+        response["Retry-After"] = str(full.retry_after)
+        return response
     form = JobUploadForm(request.POST, request.FILES, models=catalog.models_available())
     if getattr(request, "upload_too_large", False):
         form.is_valid()

@@ -103,6 +103,18 @@ def separation_delete(separation_id: str) -> None:
     _request("DELETE", f"/separations/{separation_id}")
 
 
+def slot_wait(*, wait: float) -> None:
+    """Return as soon as a separation slot is free, or after `wait` seconds."""
+    response = _request(
+        "GET",
+        "/slots",
+        params={"wait": wait},
+        timeout=httpx.Timeout(READ_TIMEOUT + wait, connect=3.0),
+    )
+    if response.status_code >= 400:  # a stemworker too old to long-poll
+        raise StemworkerUnavailable(_detail(response))
+
+
 def models_list() -> list[dict[str, Any]]:
     response = _request("GET", "/models")
     if response.status_code >= 400:

@@ -42,6 +42,15 @@ def _model_info(name: str, loaded: dict[str, list[str] | None] | None) -> ModelI
     )
 
 
+@router.get("/slots", response_model=Health)
+def slots(pool: PoolDep, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Health:
+    """Slot usage; with `wait`, a long poll that answers as soon as a slot is
+    free (or after `wait` seconds), for clients that got a 429."""
+    if wait > 0:
+        pool.wait_for_free_slot(wait)
+    return Health(slots=len(pool.slots), busy=pool.busy())
+
+
 @router.get("/models", response_model=list[ModelInfo])
 def list_models(settings: SettingsDep, pool: PoolDep) -> list[ModelInfo]:
     """The configured models, in order, with stems read from the models themselves."""

@@ -224,6 +224,8 @@ class Pool:
         self.slots = [Slot(i) for i in range(settings.max_concurrent_jobs)]
         self._seps: dict[str, Separation] = {}
         self._lock = threading.Lock()
+        # Notified whenever a slot frees up (long polls for a free slot wait on it).
+        self._slot_freed = threading.Condition(self._lock)
         self._models: dict[str, list[str] | None] | None = None
         self._models_ready = threading.Event()
         self._closed = False
@@ -275,6 +277,17 @@ class Pool:
         """Number of slots running a separation."""
         with self._lock:
             return sum(1 for slot in self.slots if slot.current is not None)
+
+    def wait_for_free_slot(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until a slot is free; True when one is.
+
+        Lets a client that got PoolFull learn the moment a slot frees up
+        instead of asking again and again.
+        """
+        with self._slot_freed:
+            return self._slot_freed.wait_for(
+                lambda: any(slot.current is None for slot in self.slots), timeout
+            )
 
     def worker_pids(self) -> list[int]:
         """Current worker pids, one per slot (for tests and operators)."""
@@ -354,18 +367,17 @@ class Pool:
 
     def _run(self, slot: Slot, sep: Separation) -> None:
         stems: list[tuple[str, Path]] = []
+        outcome: str | int = "crashed"
         try:
             outcome = self._execute(slot, sep)
             status, error, stems = self._verdict(sep, outcome)
-            self._maintain(slot, outcome)
         except Exception:  # a bug here must not leave the slot busy forever
             logger.exception("separation %s: runner error", sep.spec.id)
             status, error = "failed", messages.FALLBACK
-            self._replace_worker(slot)
-        # Free the slot and publish the result together, so a client that sees
-        # "succeeded" can submit its next job at once without a 429.
+        # The result is published before the worker is replaced or recycled
+        # (a fresh worker takes seconds to import torch and warm up): the person
+        # waiting for these stems does not wait for that too.
         with self._lock:
-            slot.current = None
             self._complete(sep, status, error, stems)
         logger.info(
             "separation %s finished: %s%s",
@@ -373,6 +385,13 @@ class Pool:
             sep.status,
             f" ({sep.error})" if sep.error else "",
         )
+        try:
+            self._maintain(slot, outcome)
+        except Exception:
+            logger.exception("separation %s: could not renew the worker", sep.spec.id)
+        with self._slot_freed:
+            slot.current = None
+            self._slot_freed.notify_all()
 
     def _execute(self, slot: Slot, sep: Separation) -> str | int:
         """Send the job and wait; returns the exit code or 'crashed'/'timeout'."""

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.services import account_for_user, credits_adjust
-from jobs import services
+from jobs import recovery, services
 from jobs.models import Job
 from tests.audio import song_bytes
 from tests.conftest import shared_files
@@ -43,8 +43,8 @@ def test_a_job_is_admitted_charged_stored_and_enqueued(
     assert account_for_user(user).balance == 2
     assert job.upload_path.read_bytes() == wav
     assert job.upload_path.name == "input.wav"  # our name, never the uploaded one
-    queue = django_rq.get_queue("stems")
-    assert queue.job_ids == [f"job-{job.pk}"]
+    [turn] = django_rq.get_queue("stems").get_jobs()
+    assert turn.func_name == "jobs.tasks.job_process_next_task"
     assert shared_files() == [job.upload_path]
 
 
@@ -142,7 +142,7 @@ def test_cancel_refunds_and_removes_the_upload(user, wav):
     assert shared_files() == []
 
 
-def test_the_reaper_requeues_lost_jobs_and_fails_stuck_ones(
+def test_the_reaper_gives_back_lost_turns_and_fails_stuck_jobs(
     user, wav, django_capture_on_commit_callbacks
 ):
     from datetime import timedelta
@@ -152,14 +152,14 @@ def test_the_reaper_requeues_lost_jobs_and_fails_stuck_ones(
     lost, stuck = _submit(user, _upload(wav, "lost.wav"), _upload(wav, "stuck.wav"))
     django_rq.get_connection("default").flushdb()  # Redis lost its queue
     long_ago = timezone.now() - timedelta(days=1)
-    Job.objects.filter(pk=lost.pk).update(created_at=long_ago)
     Job.objects.filter(pk=stuck.pk).update(
-        status=Job.Status.RUNNING, started_at=long_ago, created_at=long_ago
+        status=Job.Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.jobs_reap() == {"failed": 1, "requeued": 1}
-    assert django_rq.get_queue("stems").job_ids == [f"job-{lost.pk}"]
+        assert recovery.jobs_reap() == {"failed": 1, "requeued": 1}
+    assert django_rq.get_queue("stems").count == 1  # one turn, for `lost`
     stuck.refresh_from_db()
     assert stuck.status == Job.Status.FAILED
+    assert "stopped responding" in stuck.error
     assert account_for_user(user).balance == 2  # the stuck one was refunded
-    assert services.jobs_reap() == {"failed": 0, "requeued": 0}
+    assert recovery.jobs_reap() == {"failed": 0, "requeued": 0}

@@ -215,6 +215,23 @@ def test_a_busy_stemworker_makes_the_job_wait_then_run(
     _release(blocker)
 
 
+def test_a_long_poll_for_a_slot_answers_when_one_frees_up(live_stemworker, tmp_path):
+    blocker = _occupy_the_only_slot(tmp_path)
+    threading.Timer(1.0, _release, args=[blocker]).start()
+    started = time.monotonic()
+    worker_client.slot_wait(wait=45)
+    assert time.monotonic() - started < 30  # the blocker alone would take longer
+    assert worker_client.separation_submit(
+        separation_id="after",
+        input_path=str(write_song(settings.SHARED_ROOT / "after.wav", seconds=1.0)),
+        model="htdemucs",
+        two_stems=None,
+        output_format="wav",
+        timeout_seconds=60,
+    )["status"] in ("running", "succeeded")
+    worker_client.separation_delete("after")
+
+
 def test_a_stemworker_busy_for_too_long_fails_the_job(
     client,
     user,

@@ -1,0 +1,104 @@
+"""The shared volume: what may stay on it, and how full it may get.
+
+Originals live only while their job is active, the stemworker's work folders
+likewise, stems until they are purged. The sweeper (cron) removes whatever a
+crash or a lost race left behind; the disk budget refuses new uploads while
+the volume is too full, rather than letting it fill.
+"""
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from config.exceptions import DomainError
+
+from .models import Job, JobQuerySet
+
+logger = logging.getLogger(__name__)
+
+# A folder this young may belong to a job whose admission has not committed yet.
+SWEEP_GRACE_SECONDS = 15 * 60
+# An upload still arriving keeps writing its file; an hour untouched is abandoned.
+STALE_UPLOAD_SECONDS = 60 * 60
+DISK_FULL_RETRY_AFTER = 300
+
+
+class SharedVolumeFull(DomainError):
+    code = "storage_full"
+    status_code = 503
+    retry_after = DISK_FULL_RETRY_AFTER
+
+
+def shared_volume_fill_percent() -> float:
+    usage = shutil.disk_usage(settings.SHARED_ROOT)
+    return 100.0 * usage.used / usage.total
+
+
+def shared_volume_ensure_room() -> None:
+    """Refuse new uploads while the shared volume is fuller than the budget."""
+    fill = shared_volume_fill_percent()
+    if fill >= settings.SHARED_VOLUME_MAX_FILL_PERCENT:
+        logger.error(
+            "shared volume %.1f%% full (budget %s%%): refusing uploads",
+            fill,
+            settings.SHARED_VOLUME_MAX_FILL_PERCENT,
+        )
+        raise SharedVolumeFull(
+            "We are short of storage space right now, so new songs cannot be "
+            "accepted. Nothing was charged; please try again in a few minutes."
+        )
+
+
+def shared_volume_sweep(*, now: float | None = None) -> int:
+    """Remove files that belong to no job that needs them. Returns how many."""
+    now = now if now is not None else time.time()
+    root = Path(settings.SHARED_ROOT)
+    active = _ids(Job.objects.active())
+    kept_outputs = _ids(
+        Job.objects.filter(status=Job.Status.SUCCEEDED, files_purged_at__isnull=True)
+    )
+    removed = 0
+    for folder, keep in (
+        ("uploads", active),
+        ("work", active),
+        ("outputs", kept_outputs),
+    ):
+        for entry in _entries(root / folder):
+            if entry.name not in keep and _age(entry, now) > SWEEP_GRACE_SECONDS:
+                _remove(entry)
+                removed += 1
+    for entry in _entries(root / "tmp"):
+        if _age(entry, now) > STALE_UPLOAD_SECONDS:
+            _remove(entry)
+            removed += 1
+    if removed:
+        logger.warning("sweeper removed %d orphaned entries", removed)
+    return removed
+
+
+def _ids(jobs: JobQuerySet) -> set[str]:
+    return {str(pk) for pk in jobs.values_list("pk", flat=True)}
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+def _age(entry: Path, now: float) -> float:
+    try:
+        return now - entry.lstat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
