@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TINY_MODELS := var/tiny-models
 
-.PHONY: run test lint format check typecheck bench install install-dev vendor tiny-models up down clean
+.PHONY: run test lint format check typecheck audit bench install install-dev vendor tiny-models up down clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -68,6 +68,12 @@ typecheck: install-dev
 
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest
+
+# Known vulnerabilities in the exact pins (PyPI's advisory feed, through pip-audit).
+# --strict: a pin that could not be looked up fails the audit instead of passing it.
+audit: install-dev
+	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r requirements.txt -r requirements-dev.txt
 
 bench: install-dev
 	$(PY) bench/pipeline.py

@@ -7,6 +7,7 @@ file (which `make run` writes on first run). See `.env.example` for the list.
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
+    "csp",
     # Ours
     "accounts",
     "billing",
@@ -75,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -222,6 +225,13 @@ STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=300)
 # ends, or after this many seconds with its progress. Asking rarely matters:
 # every wake-up of another process stalls torch's threads on a small machine.
 STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=2.0)
+# A running job whose worker has not checked in for this long is failed by the
+# reaper (credit back): its worker was killed or lost its machine.
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=120)
+# New uploads are refused (503, Retry-After) while the shared volume is fuller.
+SHARED_VOLUME_MAX_FILL_PERCENT = env.float(
+    "SHARED_VOLUME_MAX_FILL_PERCENT", default=90.0
+)
 # Downloads go through nginx's internal location in production.
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
 
@@ -324,13 +334,74 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+
+def _social_login_origins() -> list[str]:
+    """Where each configured provider's authorize URL lives."""
+    origins = {
+        "github": SOCIALACCOUNT_PROVIDERS["github"].get(
+            "GITHUB_URL", "https://github.com"
+        ),
+        "google": "https://accounts.google.com",
+        "facebook": "https://www.facebook.com",
+    }
+    return [
+        str(origins[name]).rstrip("/")
+        for name, options in SOCIALACCOUNT_PROVIDERS.items()
+        if "APP" in options
+    ]
+
+
+# Square's hosted checkout (payment links on square.link hop to square.site).
+_CHECKOUT_ORIGINS = [
+    "https://square.link",
+    "https://*.square.link",
+    "https://*.square.site",
+    "https://*.squareup.com",
+    "https://*.squareupsandbox.com",
+    *([SQUARE_BASE_URL.rstrip("/")] if SQUARE_BASE_URL else []),
+]
+# Content-Security-Policy (django-csp): scripts and styles only from our own
+# static files; a script that must be inline carries {{ request.csp_nonce }}.
+# form-action is kept, with the origins a form's redirect goes on to: Chrome
+# applies it to the redirects after a submission, and both social sign-in
+# (POST /accounts/<provider>/login/) and buying credits (POST /billing/buy/)
+# answer with a redirect to another site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_social_login_origins(), *_CHECKOUT_ORIGINS],
+    },
+}
+# The Wagtail admin would send editors' address hashes to gravatar.com and ask
+# releases.wagtail.org for news: both leave the policy's 'self', neither is needed.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"job_id": {"()": "jobs.logs.JobIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s job=%(job_id)s %(message)s"
+        }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["job_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,18 +1,52 @@
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import URLPattern, URLResolver, include, path
+from django_rq import urls as django_rq_urls
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from .views import healthz
 
+# Staff-only tools whose pages carry inline scripts and styles (Wagtail's widget
+# set-up calls and Draftail's injected styles; django-rq's action script and
+# table style) get the site's policy with inline code allowed; everything else
+# (sources, objects, framing, form targets) stays as strict as the site's.
+_STAFF_TOOLS_CSP = csp_replace(
+    {"script-src": [SELF, UNSAFE_INLINE], "style-src": [SELF, UNSAFE_INLINE]}
+)
+Patterns = list[URLPattern | URLResolver]
+
+
+def _django_admin_urls() -> tuple[Patterns, str, str]:
+    """The Django admin; django-rq's queue pages inside it are staff tools."""
+    patterns, app_name, namespace = admin.site.urls
+    rq_pages = [p for p in patterns if str(p.pattern).startswith("django_rq/")]
+    decorate_urlpatterns(rq_pages, _STAFF_TOOLS_CSP)
+    return patterns, app_name, namespace
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("django-admin/rq/", include("django_rq.urls")),
-    path("django-admin/", admin.site.urls),
-    path("cms/", include(wagtailadmin_urls)),
+    # django-rq's own views require a staff member (as the admin does).
+    path(
+        "django-admin/rq/",
+        include(
+            (
+                decorate_urlpatterns(django_rq_urls.urlpatterns, _STAFF_TOOLS_CSP),
+                django_rq_urls.app_name,
+            )
+        ),
+    ),
+    path("django-admin/", _django_admin_urls()),
+    path(
+        "cms/",
+        include(decorate_urlpatterns(wagtailadmin_urls.urlpatterns, _STAFF_TOOLS_CSP)),
+    ),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
@@ -21,9 +55,10 @@ urlpatterns = [
     path("demo/", include("cms.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's start-up script as a file: no inline code.
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
 ]

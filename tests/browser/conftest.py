@@ -48,18 +48,56 @@ def baseline(transactional_db) -> None:  # type: ignore[no-untyped-def]
     seed_baseline()
 
 
+_RUNNING: list[Any] = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make vendor` (npm ci)")
-    with playwright_sync.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    if _RUNNING:  # tests/security imports this fixture too: one chromium
+        yield _RUNNING[0]
+        return
+    original = playwright_sync.Page.wait_for_function
+    playwright_sync.Page.wait_for_function = wait_for_function_without_eval
+    try:
+        with playwright_sync.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            _RUNNING.append(chromium)
+            yield chromium
+            chromium.close()
+    finally:
+        _RUNNING.clear()
+        playwright_sync.Page.wait_for_function = original
+
+
+def wait_for_function_without_eval(
+    self: Any,
+    expression: str,
+    *,
+    arg: Any = None,
+    timeout: float | None = None,
+    polling: Any = None,
+) -> Any:
+    """Page.wait_for_function, polled from here. Playwright's own polls in the
+    page with eval(), which the site's CSP (no 'unsafe-eval') refuses; each
+    page.evaluate is a DevTools call, which the page's CSP does not cover."""
+    deadline = time.monotonic() + (30_000 if timeout is None else timeout) / 1000
+    interval = polling if isinstance(polling, int | float) else 100
+    while True:
+        handle = self.evaluate_handle(expression, arg)
+        if self.evaluate("(value) => Boolean(value)", handle):
+            return handle
+        handle.dispose()
+        if time.monotonic() > deadline:
+            raise playwright_sync.TimeoutError(
+                f"wait_for_function: {expression!r} still false after {timeout} ms"
+            )
+        self.wait_for_timeout(interval)
 
 
 @pytest.fixture
@@ -70,12 +108,48 @@ def page(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         accept_downloads=True,
     )
     context.set_default_timeout(15_000)
+    violations = watch_csp(context)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(
+        violations
+    )
+
+
+# Reported by the page itself (init scripts run outside the page's CSP).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked `
+    + `${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+def csp_violation(text: str) -> bool:
+    return (
+        text.startswith("CSP violation:")
+        or "Refused to" in text
+        or "Content Security Policy" in text
+    )
+
+
+def watch_csp(context: Any) -> list[str]:
+    """Collect every CSP violation any page of `context` logs; the list fills
+    up as pages load."""
+    violations: list[str] = []
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message: Any) -> None:
+        if csp_violation(message.text):
+            violations.append(f"{message.page.url if message.page else '?'}: "
+                              f"{message.text}")  # fmt: skip
+
+    context.on("console", on_console)
+    return violations
 
 
 class ThreadWorker(SimpleWorker):
@@ -124,7 +198,8 @@ def rq_worker() -> Iterator[WorkerThread]:
 def axe_check(page: Any, name: str) -> None:
     """Run axe-core (WCAG 2.1 A/AA rules) on the page: no serious or critical."""
     if not page.evaluate("() => Boolean(window.axe)"):
-        page.add_script_tag(path=str(AXE))
+        # From our static files, not inlined: the page's CSP allows only 'self'.
+        page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
     results = page.evaluate(
         """async () => await axe.run(document, {
             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',

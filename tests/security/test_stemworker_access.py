@@ -1,0 +1,156 @@
+"""The stemworker's gate: the bearer token on every route but the health check,
+and input paths only under SHARED_ROOT, where a refused request runs nothing.
+
+tests/stemworker/test_stemworker_api.py has the basic 401 and 400 cases; this
+module checks every route the app has, more ways around the path check, and
+that a refusal leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stemworker.config import get_settings
+from tests.stemworker.helpers import AUTH, FAKE_CLI, TOKEN
+
+# Answer without a token: the liveness check, and FastAPI's generated docs
+# (the schema of the routes, no data; the service is on the internal network).
+PUBLIC_PATHS = {
+    "/health",
+    "/healthz",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+}
+
+
+@pytest.fixture
+def shared_root(tmp_path: Path) -> Path:
+    root = tmp_path / "shared"
+    (root / "uploads" / "j").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+def worker(monkeypatch: pytest.MonkeyPatch, shared_root: Path) -> Iterator[TestClient]:
+    env = {
+        "STEMWORKER_TOKEN": TOKEN,
+        "SHARED_ROOT": str(shared_root),
+        "DEMUCS_MODELS": "htdemucs",
+        "MAX_CONCURRENT_JOBS": "1",
+        "STEMWORKER_WARMUP": "false",
+        "STEMWORKER_ENTRY_POINT": f"{FAKE_CLI}:main",
+    }
+    for key in ("DEMUCS_REPO", "DEMUCS_DEVICE", "STEMWORKER_RECYCLE_AFTER"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    from stemworker.main import app
+
+    with TestClient(app) as client:
+        yield client
+    get_settings.cache_clear()
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, from its OpenAPI schema."""
+    paths = client.get("/openapi.json").json()["paths"]
+    routes = [(m.upper(), path) for path, ops in paths.items() for m in ops]
+    return [*routes, ("GET", "/healthz"), ("GET", "/docs"), ("GET", "/redoc")]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer ",
+        "Bearer wrong-token",
+        f"Bearer {TOKEN}x",
+        f"Token {TOKEN}",
+        f"Basic {TOKEN}",
+        TOKEN,
+    ],
+)
+def test_every_route_but_the_public_ones_needs_the_token(
+    worker: TestClient, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    routes = _routes(worker)
+    assert {path for _, path in routes} >= {"/models", "/separations/{sep_id}"}
+    for method, path in routes:
+        url = path.replace("{sep_id}", "some-id")
+        response = worker.request(method, url, headers=headers, json={})
+        if path in PUBLIC_PATHS:
+            assert response.status_code == 200, (method, path)
+        else:
+            assert response.status_code == 401, (method, path)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def _separation(path: str, sep_id: str = "probe") -> dict[str, str]:
+    return {
+        "id": sep_id,
+        "input_path": path,
+        "model": "htdemucs",
+        "output_format": "mp3",
+    }
+
+
+def _assert_refused_and_nothing_ran(
+    worker: TestClient, shared_root: Path, path: str
+) -> None:
+    response = worker.post("/separations", json=_separation(path), headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]
+    assert worker.get("/separations/probe", headers=AUTH).status_code == 404
+    assert not (shared_root / "work" / "probe").exists()
+    assert worker.get("/health").json()["busy"] == 0
+
+
+def test_a_path_outside_the_root_is_refused(
+    worker: TestClient, shared_root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.wav"
+    outside.write_bytes(b"RIFF")
+    for path in (str(outside), "/etc/passwd", "/", str(shared_root.parent)):
+        _assert_refused_and_nothing_ran(worker, shared_root, path)
+
+
+def test_dot_dot_traversal_is_refused(
+    worker: TestClient, shared_root: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret.wav").write_bytes(b"RIFF")
+    for path in (
+        f"{shared_root}/uploads/../../secret.wav",
+        f"{shared_root}/../secret.wav",
+        f"{shared_root}/uploads/j/../../../secret.wav",
+        f"{shared_root}/./uploads/../../{shared_root.name}/../secret.wav",
+    ):
+        _assert_refused_and_nothing_ran(worker, shared_root, path)
+
+
+def test_symlinks_out_of_the_root_are_refused(
+    worker: TestClient, shared_root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "song.wav").write_bytes(b"RIFF")
+    file_link = shared_root / "uploads" / "j" / "link.wav"
+    file_link.symlink_to(outside / "song.wav")
+    folder_link = shared_root / "uploads" / "k"
+    folder_link.symlink_to(outside, target_is_directory=True)
+    chain = shared_root / "uploads" / "chain.wav"
+    chain.symlink_to(file_link)  # a link to a link that leaves the root
+    for path in (file_link, folder_link / "song.wav", chain):
+        _assert_refused_and_nothing_ran(worker, shared_root, str(path))
+
+
+def test_a_relative_path_is_refused(worker: TestClient, shared_root: Path) -> None:
+    _assert_refused_and_nothing_ran(worker, shared_root, "uploads/j/song.wav")
