@@ -265,38 +265,38 @@ class Service:
                 continue
 
 
-def fresh_database(tmp: Path) -> tuple[str, bool]:
+def fresh_database(tmp: Path, db_name: str = PG_DB) -> tuple[str, bool]:
     """(DATABASE_URL, is_postgres): a new empty PostgreSQL DB, else SQLite in tmp."""
     try:
         import psycopg
         from psycopg import sql
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as db:
-            name = sql.Identifier(PG_DB)
+            name = sql.Identifier(db_name)
             db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
             db.execute(sql.SQL("CREATE DATABASE {}").format(name))
     except Exception as error:  # noqa: BLE001 - any failure means "no PostgreSQL"
         print(f"[bench] PostgreSQL unavailable ({error}); using SQLite")
         return f"sqlite:///{tmp / 'bench.sqlite3'}", False
-    return f"postgres://postgres@127.0.0.1:5432/{PG_DB}", True
+    return f"postgres://postgres@127.0.0.1:5432/{db_name}", True
 
 
-def drop_database() -> None:
+def drop_database(db_name: str = PG_DB) -> None:
     """Remove the bench database (best effort)."""
     try:
         import psycopg
         from psycopg import sql
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as db:
-            name = sql.Identifier(PG_DB)
+            name = sql.Identifier(db_name)
             db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
     except Exception as error:  # noqa: BLE001 - cleanup must not hide the result
-        print(f"[bench] could not drop database {PG_DB}: {error}")
+        print(f"[bench] could not drop database {db_name}: {error}")
 
 
-def flush_redis() -> None:
+def flush_redis(url: str = REDIS_URL) -> None:
     """Empty the bench's Redis DB."""
-    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+    redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
 
 
 class Product:

@@ -1,0 +1,907 @@
+"""Load benchmark: many API users, each uploading a batch of small songs at once.
+
+What is checked, and why
+------------------------
+The product promises each person at most MAX_ACTIVE_JOBS_PER_USER (5) jobs in
+progress, the machine at most MAX_CONCURRENT_JOBS demucs separations at once,
+fair turns between people, and a credit ledger that always balances. This script
+starts the whole product as deployed (gunicorn, ``rqworker-pool``, ``rqcron``,
+the stemworker with its warm pool on the tiny random models) on a fresh
+database, Redis DB 11 and a temporary SHARED_ROOT, makes ``--users`` verified
+accounts with exactly ``--uploads`` credits and an API token each, and lets one
+thread per person (one keep-alive httpx connection each) do what an eager
+script does:
+
+* ``POST /api/v1/jobs/`` one file at a time (a generated ``--seconds-of-audio``
+  stereo wav, an ``Idempotency-Key`` each), the next one as soon as the last
+  was admitted; a 429 waits its ``Retry-After`` (capped at ``--retry-cap`` s)
+  and sends the same request again;
+* polls ``GET /api/v1/jobs/<id>/`` of each of its jobs every ``--poll`` s until
+  it ends, and downloads each succeeded job's zip once;
+* deletes its jobs only at the very end, after the ledger check.
+
+Meanwhile samplers record: active (queued + running) jobs per person from the
+database every 0.5 s; the stemworker's busy slots (``GET /health``) and its live
+pool processes (those using CPU counted apart) every 0.2 s. Afterwards the
+job timestamps give the exact per-person overlap of [created, finished], and
+the stemworker's own log (``separation <id> started/finished``, one line each)
+the exact overlap of separations.
+
+Requirements (PASS/FAIL; exit status 1 on any FAIL): no 5xx and no transport
+error; every job ends and succeeds; never more than 5 active jobs per person;
+never more than MAX_CONCURRENT_JOBS separations at once; every zip downloaded;
+``ledger_mismatches()`` empty and each balance == starting credits - succeeded
+jobs. Figures: wall time, throughput, HTTP status counts, 429s, queue wait,
+turnaround, and fairness (each person's first POST to their first separation).
+JSON goes to ``bench/results/load-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.pipeline import (  # noqa: E402
+    _SEP_RE,
+    MODEL,
+    MODELS_CACHE,
+    RESULTS_DIR,
+    BenchError,
+    Product,
+    Service,
+    _iso,
+    drop_database,
+    flush_redis,
+    fresh_database,
+    keep_logs,
+    sigterm_as_interrupt,
+    tail,
+)
+from stemworker.devmodels import build_repo  # noqa: E402
+from tests.audio import write_song  # noqa: E402
+
+PY = sys.executable
+PG_DB = "muxminus_load"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+MAX_ACTIVE = 5  # MAX_ACTIVE_JOBS_PER_USER, as deployed
+ENDED = ("succeeded", "failed", "cancelled")
+JOB_DEADLINE = 3600.0  # a run longer than this is stuck, not slow
+LOG_RACE = 0.05  # s: the stemworker logs "finished" just after freeing the slot
+
+MAKE_USERS = """
+import json
+from accounts.services import api_token_create, user_create_verified
+from billing.services import account_for_user, credits_adjust
+users = []
+for i in range({count}):
+    user = user_create_verified(email=f"load-{{i:03d}}@example.com")
+    balance = account_for_user(user).balance
+    if balance != {credits}:
+        credits_adjust(user=user, delta={credits} - balance, note="load bench")
+    _, secret = api_token_create(user=user, name="load bench")
+    users.append({{"email": user.email, "token": secret,
+                   "credits": account_for_user(user).balance}})
+print("USERS=" + json.dumps(users))
+"""
+
+LEDGER = """
+import json
+from billing.models import CreditAccount
+from billing.services import ledger_mismatches
+from jobs.models import Job
+mismatches = [(str(a.user), a.balance, total) for a, total in ledger_mismatches()]
+balances = {a.user.email: a.balance
+            for a in CreditAccount.objects.select_related("user")}
+succeeded = {}
+for job in Job.objects.filter(status="succeeded").select_related("user"):
+    succeeded[job.user.email] = succeeded.get(job.user.email, 0) + 1
+statuses = {}
+for job in Job.objects.all():
+    statuses[job.status] = statuses.get(job.status, 0) + 1
+print("LEDGER=" + json.dumps({"mismatches": mismatches, "balances": balances,
+                              "succeeded": succeeded, "statuses": statuses}))
+"""
+
+
+# -- the product --------------------------------------------------------------
+
+
+class LoadProduct(Product):
+    """bench.pipeline's product, on this bench's database and Redis DB, plus cron."""
+
+    def __init__(self, tmp: Path, rq_workers: int, slots: int) -> None:
+        super().__init__(tmp, rq_workers)
+        self.slots = slots
+        self.users: list[dict[str, Any]] = []
+
+    def setup_users(self, count: int, credits: int) -> None:
+        """Fresh database and Redis DB, migrations, `count` funded users."""
+        database_url, self.postgres = fresh_database(self.tmp, PG_DB)
+        if not self.postgres:
+            raise BenchError("this bench needs PostgreSQL on 127.0.0.1:5432")
+        flush_redis(REDIS_URL)
+        self.env = self._env(database_url)
+        self.manage("migrate", "--noinput")
+        out = self.manage(
+            "shell", "-c", MAKE_USERS.format(count=count, credits=credits)
+        )
+        self.users = json.loads(out.rsplit("USERS=", 1)[1])
+        self.token = self.users[0]["token"]  # for the start-up checks
+
+    def _env(self, database_url: str) -> dict[str, str]:
+        env = super()._env(database_url)
+        env.update(
+            REDIS_URL=REDIS_URL,
+            DJANGO_DEBUG="false",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            MAX_CONCURRENT_JOBS=str(self.slots),
+            MAX_ACTIVE_JOBS_PER_USER=str(MAX_ACTIVE),
+            # Production's rate limits: a load test should meet them.
+            API_THROTTLE_DEFAULT="600/minute",
+            API_THROTTLE_JOB_CREATE="30/minute",
+        )
+        return env
+
+    def start_cron(self) -> None:
+        """`manage.py rqcron jobs.cron`: the reaper and the purge, as deployed."""
+        argv = [PY, "manage.py", "rqcron", "jobs.cron"]
+        self.services.append(Service("cron", argv, self.env, self.logs / "cron.log"))
+
+    def check_services(self) -> None:
+        """Raise BenchError when any process of the product has exited."""
+        for service in [*self.services, self.stemworker]:
+            if service is not None:
+                service.check_alive()
+
+    def ledger(self) -> dict[str, Any]:
+        """Ledger mismatches, balances and succeeded jobs per email, job statuses."""
+        out = self.manage("shell", "-c", LEDGER)
+        result: dict[str, Any] = json.loads(out.rsplit("LEDGER=", 1)[1])
+        return result
+
+    def close(self) -> None:
+        """Stop every process, empty Redis DB 11, drop the database."""
+        self.stop_stemworker()
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+        try:
+            flush_redis(REDIS_URL)
+        except redis.RedisError as error:
+            print(f"[load] could not flush Redis: {error}")
+        if self.postgres:
+            drop_database(PG_DB)
+
+
+# -- samplers -----------------------------------------------------------------
+
+
+class Sampler(threading.Thread):
+    """Calls `sample()` every `interval` s until stopped; keeps the maxima."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.samples = 0
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.sample()
+                self.samples += 1
+            except Exception as error:  # noqa: BLE001 - record, keep sampling
+                if len(self.errors) < 5:
+                    self.errors.append(repr(error))
+            self.stopping.wait(self.interval)
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+class DatabaseSampler(Sampler):
+    """Active (queued + running) jobs per user, and running jobs, from PostgreSQL."""
+
+    QUERY = (
+        "SELECT user_id, count(*), count(*) FILTER (WHERE status = 'running') "
+        "FROM jobs_job WHERE status IN ('queued', 'running') GROUP BY user_id"
+    )
+
+    def __init__(self, interval: float = 0.5) -> None:
+        super().__init__(interval)
+        self.max_active_per_user = 0
+        self.max_running = 0
+        self.max_active_total = 0
+        self._db: Any = None
+
+    def sample(self) -> None:
+        import psycopg
+
+        if self._db is None:
+            url = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=3)
+        rows = self._db.execute(self.QUERY).fetchall()
+        self.max_active_per_user = max(
+            [self.max_active_per_user, *(r[1] for r in rows)]
+        )
+        self.max_running = max(self.max_running, sum(r[2] for r in rows))
+        self.max_active_total = max(self.max_active_total, sum(r[1] for r in rows))
+
+    def stop(self) -> None:
+        super().stop()
+        if self._db is not None:
+            self._db.close()
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _pool_processes(parent: int) -> dict[int, float]:
+    """{pid: CPU seconds} of the live (not zombie) pool workers under `parent`."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            if "pool_worker" not in (entry / "cmdline").read_text():
+                continue
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[1]) == parent:
+            found[int(entry.name)] = sum(int(v) for v in fields[11:13]) / _HZ
+    return found
+
+
+class StemworkerSampler(Sampler):
+    """Busy slots (GET /health) and live / CPU-using pool processes."""
+
+    BUSY_CPU = 0.25  # share of one core over the interval that counts as working
+
+    def __init__(self, url: str, pid: int, interval: float = 0.2) -> None:
+        super().__init__(interval)
+        self.url, self.pid = url, pid
+        self.client = httpx.Client(timeout=5.0)
+        self.max_busy = 0
+        self.max_processes = 0
+        self.max_working = 0
+        self.busy_histogram: Counter[int] = Counter()
+        self._last: dict[int, float] = {}
+        self._last_at = time.monotonic()
+
+    def sample(self) -> None:
+        busy = int(self.client.get(f"{self.url}/health").json()["busy"])
+        self.max_busy = max(self.max_busy, busy)
+        self.busy_histogram[busy] += 1
+        now, procs = time.monotonic(), _pool_processes(self.pid)
+        self.max_processes = max(self.max_processes, len(procs))
+        span = max(now - self._last_at, 1e-3)
+        working = sum(
+            1
+            for pid, cpu in procs.items()
+            if pid in self._last and (cpu - self._last[pid]) / span >= self.BUSY_CPU
+        )
+        self.max_working = max(self.max_working, working)
+        self._last, self._last_at = procs, now
+
+    def stop(self) -> None:
+        super().stop()
+        self.client.close()
+
+
+# -- simulated users ----------------------------------------------------------
+
+
+@dataclass
+class JobRecord:
+    """One upload, as its user saw it."""
+
+    user: int
+    key: str
+    posted_at: float  # wall clock, just before the POST that admitted it
+    admitted_at: float = 0.0
+    id: str = ""
+    final: dict[str, Any] = field(default_factory=dict)
+    seen_end_at: float = 0.0
+    zip_bytes: int = 0
+
+
+@dataclass
+class Totals:
+    """Counters every user thread adds to (under `lock`)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: Counter[str] = field(default_factory=Counter)
+    codes_429: Counter[str] = field(default_factory=Counter)
+    retry_after: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    resets: list[str] = field(default_factory=list)
+    jobs: list[JobRecord] = field(default_factory=list)
+    first_post: dict[int, float] = field(default_factory=dict)
+
+    def error(self, message: str) -> None:
+        with self.lock:
+            if len(self.errors) < 50:
+                self.errors.append(message)
+
+
+class User(threading.Thread):
+    """One person's script: upload every file, poll, download each zip once."""
+
+    def __init__(
+        self, index: int, base: str, token: str, song: bytes, opts: argparse.Namespace
+    ) -> None:
+        super().__init__(name=f"user-{index}", daemon=True)
+        self.index, self.song, self.opts, self.totals = index, song, opts, opts.totals
+        self.client = httpx.Client(
+            base_url=base,
+            headers={"Authorization": f"Token {token}"},
+            timeout=httpx.Timeout(120.0, connect=10.0),
+        )
+        self.pending = [uuid.uuid4().hex for _ in range(opts.uploads)]
+        self.active: dict[str, tuple[JobRecord, float]] = {}  # id -> (rec, next poll)
+        self.next_post = 0.0
+        self.max_active_seen = 0
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+        """Send one request; count its status; None on a transport error.
+
+        A connection reset on a reused keep-alive connection (gunicorn closes
+        idle ones after 2 s, the poll interval) is retried at once for GET and
+        DELETE, and by the caller for POST (same Idempotency-Key), as browsers
+        do; those are counted apart. Any other transport error is a failure.
+        """
+        for attempt in (1, 2):
+            try:
+                response = self.client.request(method, url, **kwargs)
+                break
+            except httpx.HTTPError as error:
+                reset = isinstance(error, (httpx.ReadError, httpx.RemoteProtocolError))
+                retry = reset and (attempt == 1 or method == "POST")
+                with self.totals.lock:
+                    self.totals.statuses[
+                        "reset, retried" if retry else "transport error"
+                    ] += 1
+                    if retry and len(self.totals.resets) < 20:
+                        self.totals.resets.append(f"{method} {url}: {error!r}")
+                if not retry:
+                    self.totals.error(f"user {self.index} {method} {url}: {error!r}")
+                if not retry or method == "POST":
+                    return None
+        with self.totals.lock:
+            self.totals.statuses[str(response.status_code)] += 1
+        if response.status_code >= 500:
+            self.totals.error(
+                f"user {self.index} {method} {url}: {response.status_code} "
+                f"{response.text[:300]}"
+            )
+        return response
+
+    def run(self) -> None:
+        try:
+            self.opts.start.wait()
+            deadline = time.monotonic() + JOB_DEADLINE
+            while (self.pending or self.active) and time.monotonic() < deadline:
+                if self.pending and time.monotonic() >= self.next_post:
+                    self.post()
+                    continue
+                self.poll_due()
+                time.sleep(self.pause())
+            if self.pending or self.active:
+                self.totals.error(f"user {self.index}: jobs not done in time")
+        except Exception as error:  # noqa: BLE001 - a user thread must report, not die
+            self.totals.error(f"user {self.index}: {error!r}")
+
+    def pause(self) -> float:
+        """Sleep until the next POST or poll is due (at least 50 ms)."""
+        due = [when for _, when in self.active.values()]
+        if self.pending:
+            due.append(self.next_post)
+        return min(max(min(due, default=0.5) - time.monotonic(), 0.05), 1.0)
+
+    def post(self) -> None:
+        key = self.pending[0]
+        record = JobRecord(self.index, key, posted_at=time.time())
+        with self.totals.lock:
+            self.totals.first_post.setdefault(self.index, record.posted_at)
+        files = [("file", (f"user{self.index}-{key[:6]}.wav", self.song, "audio/wav"))]
+        form = {"model": MODEL, "output_format": "mp3"}
+        response = self.request(
+            "POST", "/api/v1/jobs/", data=form, files=files,
+            headers={"Idempotency-Key": key},
+        )  # fmt: skip
+        if response is None:
+            self.next_post = time.monotonic() + 1.0  # retry with the same key
+            return
+        if response.status_code == 201:
+            self.admitted(record, response.json()[0])
+        elif response.status_code == 429:
+            self.backoff(response)
+        else:
+            self.totals.error(
+                f"user {self.index} POST: {response.status_code} {response.text[:300]}"
+            )
+            self.pending.pop(0)  # give that file up; the run FAILs
+
+    def admitted(self, record: JobRecord, job: dict[str, Any]) -> None:
+        record.admitted_at, record.id = time.time(), job["id"]
+        self.pending.pop(0)
+        self.active[record.id] = (record, time.monotonic() + self.opts.poll)
+        self.max_active_seen = max(self.max_active_seen, len(self.active))
+        with self.totals.lock:
+            self.totals.jobs.append(record)
+
+    def backoff(self, response: httpx.Response) -> None:
+        try:
+            code = response.json().get("code", "?")
+        except ValueError:
+            code = "?"
+        try:
+            wait = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            wait = 1.0
+        with self.totals.lock:
+            self.totals.codes_429[code] += 1
+            self.totals.retry_after.setdefault(code, []).append(wait)
+        cap = self.opts.retry_cap if code == "too_many_active_jobs" else 60.0
+        self.next_post = time.monotonic() + min(max(wait, 0.2), cap)
+
+    def poll_due(self) -> None:
+        now = time.monotonic()
+        for job_id, (record, when) in list(self.active.items()):
+            if when > now:
+                continue
+            response = self.request("GET", f"/api/v1/jobs/{job_id}/")
+            job = response.json() if response and response.status_code == 200 else {}
+            if job.get("status") in ENDED:
+                record.final, record.seen_end_at = job, time.time()
+                del self.active[job_id]
+                if job["status"] == "succeeded":
+                    self.download(record)
+            else:
+                self.active[job_id] = (record, now + self.opts.poll)
+
+    def download(self, record: JobRecord) -> None:
+        response = self.request("GET", f"/api/v1/jobs/{record.id}/download/")
+        if response is not None and response.status_code == 200:
+            if response.content[:2] == b"PK":
+                record.zip_bytes = len(response.content)
+            else:
+                self.totals.error(f"job {record.id}: the download is not a zip")
+
+    def delete_all(self) -> None:
+        """The end of the run: delete every job this user created."""
+        for record in [r for r in self.totals.jobs if r.user == self.index]:
+            self.request("DELETE", f"/api/v1/jobs/{record.id}/")
+
+
+# -- figures ------------------------------------------------------------------
+
+
+def pcts(values: Sequence[float]) -> dict[str, float | None]:
+    """p50, p95 and max (s), rounded; None for an empty list."""
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 2),
+        "p95": round(p95, 2),
+        "max": round(ordered[-1], 2),
+    }
+
+
+def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
+    """Most intervals open at one moment (an end at t comes before a start at t)."""
+    events = sorted(
+        [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
+        key=lambda e: (e[0], e[1]),
+    )
+    open_now = most = 0
+    for _, step in events:
+        open_now += step
+        most = max(most, open_now)
+    return most
+
+
+def separations_from_log(log: Path) -> dict[str, tuple[float, float | None]]:
+    """{separation id: (started, finished or None)} from the stemworker's log."""
+    spans: dict[str, tuple[float, float | None]] = {}
+    for stamp, sep_id, what in _SEP_RE.findall(tail(log, 10**9)):
+        moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        sep_id = sep_id.rstrip(":")
+        if what == "started":
+            spans[sep_id] = (moment, None)
+        elif sep_id in spans:
+            spans[sep_id] = (spans[sep_id][0], moment)
+    return spans
+
+
+def job_figures(
+    jobs: Sequence[JobRecord],
+    seps: dict[str, tuple[float, float | None]],
+    first_post: dict[int, float],
+) -> dict[str, Any]:
+    """Queue waits, turnaround, separation times, fairness, per-user overlap."""
+    created = {j.id: _iso(j.final.get("created_at")) for j in jobs}
+    started = {j.id: _iso(j.final.get("started_at")) for j in jobs}
+    finished = {j.id: _iso(j.final.get("finished_at")) for j in jobs}
+    sep_start = {k: v[0] for k, v in seps.items()}
+    first_sep: dict[int, float] = {}
+    for job in jobs:
+        if job.id in sep_start:
+            first_sep[job.user] = min(first_sep.get(job.user, 1e18), sep_start[job.id])
+    per_user: dict[int, list[tuple[float, float]]] = {}
+    for job in jobs:
+        c, f = created[job.id], finished[job.id]
+        if c is not None and f is not None:
+            per_user.setdefault(job.user, []).append((c, f))
+
+    def diffs(a: dict[str, float | None], b: Mapping[str, float | None]) -> list[float]:
+        pairs = ((a[k], b.get(k)) for k in a)
+        return [end - start for start, end in pairs if start and end]
+
+    return {
+        "queue_to_rq_start": pcts(diffs(created, started)),
+        "queue_to_separation": pcts(diffs(created, sep_start)),
+        "separation": pcts([e - s for s, e in seps.values() if e is not None]),
+        "turnaround_post_to_finished": pcts(
+            [end - j.posted_at for j in jobs if (end := finished[j.id]) is not None]
+        ),
+        "fairness_first_post_to_first_separation": pcts(
+            [first_sep[u] - t for u, t in first_post.items() if u in first_sep]
+        ),
+        "max_active_per_user_exact": max(
+            (max_overlap(v) for v in per_user.values()), default=0
+        ),
+    }
+
+
+# -- the run ------------------------------------------------------------------
+
+
+def start_product(product: LoadProduct, opts: argparse.Namespace) -> None:
+    product.setup_users(opts.users, opts.uploads)
+    print(f"[load] {opts.users} users with {opts.uploads} credits and a token each")
+    product.start_django()
+    repo = build_repo(MODELS_CACHE / "tiny", size="tiny")
+    product.start_stemworker(repo, slots=opts.slots)
+    product.start_cron()
+
+
+def run_users(product: LoadProduct, opts: argparse.Namespace, song: bytes) -> float:
+    """All users at once; returns the wall time until the last job ended."""
+    opts.totals, opts.start = Totals(), threading.Barrier(opts.users + 1)
+    opts.web_log = product.logs / "web.log"
+    users = [
+        User(i, product.web_url, u["token"], song, opts)
+        for i, u in enumerate(product.users)
+    ]
+    for user in users:
+        user.start()
+    opts.start.wait()
+    began = time.monotonic()
+    last_report = began
+    while any(u.is_alive() for u in users):
+        time.sleep(1.0)
+        product.check_services()
+        if time.monotonic() - last_report >= 30:
+            last_report = time.monotonic()
+            done = sum(1 for j in opts.totals.jobs if j.final)
+            print(
+                f"[load] {last_report - began:5.0f}s: {len(opts.totals.jobs)} admitted,"
+                f" {done} ended, {opts.totals.statuses.get('429', 0)} 429s"
+            )
+    opts.user_threads = users
+    return time.monotonic() - began
+
+
+def measure(product: LoadProduct, opts: argparse.Namespace) -> dict[str, Any]:
+    """Run the load with the samplers on; every figure the report prints."""
+    song_path = write_song(product.tmp / "song.wav", seconds=opts.seconds_of_audio)
+    song = song_path.read_bytes()
+    assert product.stemworker is not None  # noqa: S101 - started just before
+    samplers = [
+        DatabaseSampler(),
+        StemworkerSampler(product.sw_url, product.stemworker.proc.pid),
+    ]
+    for sampler in samplers:
+        sampler.start()
+    cpu0 = time.process_time()
+    try:
+        wall = run_users(product, opts, song)
+    finally:
+        for sampler in samplers:
+            sampler.stop()
+    bench_cpu = time.process_time() - cpu0
+    ledger = product.ledger()
+    for user in opts.user_threads:
+        user.delete_all()
+    after_delete = product.ledger()
+    assert product.stemworker is not None  # noqa: S101
+    seps = separations_from_log(product.stemworker.log)
+    return summarise(
+        opts, wall, bench_cpu, samplers, seps, ledger, after_delete, len(song)
+    )
+
+
+def summarise(
+    opts: argparse.Namespace,
+    wall: float,
+    bench_cpu: float,
+    samplers: list[Any],
+    seps: dict[str, tuple[float, float | None]],
+    ledger: dict[str, Any],
+    after_delete: dict[str, Any],
+    song_bytes: int,
+) -> dict[str, Any]:
+    totals: Totals = opts.totals
+    db, sw = samplers
+    jobs = totals.jobs
+    ours = {j.id for j in jobs}
+    closed = [(s, e - LOG_RACE) for k, (s, e) in seps.items() if k in ours and e]
+    finals = Counter(j.final.get("status", "unfinished") for j in jobs)
+    return {
+        "finished_at": datetime.now(UTC).isoformat(),
+        "options": {
+            k: v
+            for k, v in vars(opts).items()
+            if k not in ("totals", "start", "user_threads", "users_created", "web_log")
+        },
+        "cpus": os.cpu_count(),
+        "song_bytes": song_bytes,
+        "wall_seconds": round(wall, 1),
+        "bench_cpu_seconds": round(bench_cpu, 1),
+        "expected_jobs": opts.users * opts.uploads,
+        "admitted": len(jobs),
+        "final_statuses": dict(finals),
+        "zips": sum(1 for j in jobs if j.zip_bytes),
+        "http": dict(sorted(totals.statuses.items())),
+        "http_429_codes": dict(totals.codes_429),
+        "retry_after_seconds": {k: pcts(v) for k, v in totals.retry_after.items()},
+        "errors": totals.errors,
+        "resets_retried": totals.resets,
+        "web_worker_trouble": web_worker_trouble(opts.web_log),
+        "max_active_per_user_sampled": db.max_active_per_user,
+        "max_active_total_sampled": db.max_active_total,
+        "max_running_jobs_sampled": db.max_running,
+        "db_samples": db.samples,
+        "stemworker_max_busy_sampled": sw.max_busy,
+        "stemworker_busy_histogram": dict(sorted(sw.busy_histogram.items())),
+        "pool_processes_max": sw.max_processes,
+        "pool_processes_working_max": sw.max_working,
+        "stemworker_samples": sw.samples,
+        "sampler_errors": db.errors + sw.errors,
+        "separations_logged": len(closed),
+        "max_separations_overlap_from_log": max_overlap(closed),
+        "figures": job_figures(jobs, seps, totals.first_post),
+        "ledger": ledger,
+        "ledger_after_delete": after_delete,
+    }
+
+
+# -- report -------------------------------------------------------------------
+
+
+def web_worker_trouble(log: Path) -> list[str]:
+    """gunicorn's lines about a worker that timed out, died or was (re)booted
+    after the first ones: a reset connection must not hide a crash."""
+    lines = tail(log, 10**9).splitlines()
+    boots = [line for line in lines if "Booting worker" in line]
+    bad = ("WORKER TIMEOUT", "Worker exited", "was sent SIGKILL", "Worker failed")
+    return [line for line in lines if any(b in line for b in bad)] + boots[2:]
+
+
+def verdicts(s: dict[str, Any], opts: argparse.Namespace) -> list[tuple[str, bool]]:
+    """(requirement, passed) for each promise the run checks."""
+    http = s["http"]
+    five = sum(n for code, n in http.items() if code.startswith("5"))
+    expected = s["expected_jobs"]
+    ledger = s["ledger"]
+    balances_ok = all(
+        ledger["balances"].get(u["email"])
+        == u["credits"] - ledger["succeeded"].get(u["email"], 0)
+        for u in opts.users_created
+    )
+    slots_seen = max(
+        s["stemworker_max_busy_sampled"],
+        s["pool_processes_working_max"],
+        s["max_separations_overlap_from_log"],
+    )
+    return [
+        (f"no 5xx ({five})", five == 0),
+        (
+            f"no unrecovered transport errors ({http.get('transport error', 0)}; "
+            f"keep-alive resets retried: {http.get('reset, retried', 0)})",
+            "transport error" not in http,
+        ),
+        (
+            "web workers never timed out or restarted",
+            not s["web_worker_trouble"],
+        ),
+        (f"every job admitted ({s['admitted']}/{expected})", s["admitted"] == expected),
+        (
+            f"every job ended and succeeded ({s['final_statuses']})",
+            s["final_statuses"].get("succeeded", 0) == expected,
+        ),
+        (
+            f"<= {MAX_ACTIVE} active jobs per user (sampled "
+            f"{s['max_active_per_user_sampled']}, exact "
+            f"{s['figures']['max_active_per_user_exact']})",
+            max(
+                s["max_active_per_user_sampled"],
+                s["figures"]["max_active_per_user_exact"],
+            )
+            <= MAX_ACTIVE,
+        ),
+        (
+            f"<= {opts.slots} separations at once (seen {slots_seen})",
+            slots_seen <= opts.slots and s["pool_processes_max"] <= opts.slots,
+        ),
+        (f"every zip downloaded ({s['zips']})", s["zips"] == expected),
+        ("ledger balanced (ledger_mismatches() empty)", not ledger["mismatches"]),
+        ("each balance == starting credits - succeeded jobs", balances_ok),
+        (
+            "ledger balanced after deleting every job",
+            not s["ledger_after_delete"]["mismatches"],
+        ),
+        ("no client-side errors", not s["errors"]),
+    ]
+
+
+def _row(name: str, p: dict[str, Any]) -> str:
+    if not p["n"]:
+        return f"  {name:42} (none)"
+    return (
+        f"  {name:42} p50 {p['p50']:7.2f}  p95 {p['p95']:7.2f}  max {p['max']:7.2f}"
+        f"  (n={p['n']})"
+    )
+
+
+def report(s: dict[str, Any], opts: argparse.Namespace) -> bool:
+    """Print the figures and the verdicts; True when everything passed."""
+    o = s["options"]
+    print(
+        f"\nLoad: {o['users']} users x {o['uploads']} uploads of "
+        f"{o['seconds_of_audio']:g} s ({s['song_bytes'] // 1024} kB wav), model "
+        f"{MODEL} (tiny), {o['slots']} stemworker slot(s), {o['rq_workers']} RQ "
+        f"workers, {s['cpus']} CPUs"
+    )
+    jobs_min = s["final_statuses"].get("succeeded", 0) / s["wall_seconds"] * 60
+    print(f"  wall time {s['wall_seconds']:.1f} s, {jobs_min:.1f} jobs/min; bench "
+          f"process CPU {s['bench_cpu_seconds']:.1f} s")  # fmt: skip
+    print(f"  jobs: {s['expected_jobs']} wanted, {s['admitted']} admitted, final "
+          f"{s['final_statuses']}, zips downloaded {s['zips']}")  # fmt: skip
+    print(f"  HTTP statuses: {s['http']}; 429 by code: {s['http_429_codes']}")
+    print(
+        f"  active jobs per user: max sampled {s['max_active_per_user_sampled']} "
+        f"({s['db_samples']} samples), exact from timestamps "
+        f"{s['figures']['max_active_per_user_exact']}; all users' active max "
+        f"{s['max_active_total_sampled']}, 'running' in the DB max "
+        f"{s['max_running_jobs_sampled']}"
+    )
+    print(
+        f"  separations at once: /health busy max {s['stemworker_max_busy_sampled']}"
+        f" ({s['stemworker_samples']} samples, histogram "
+        f"{s['stemworker_busy_histogram']}), pool processes alive max "
+        f"{s['pool_processes_max']}, using CPU max {s['pool_processes_working_max']},"
+        f" overlap in the stemworker log {s['max_separations_overlap_from_log']}"
+        f" ({s['separations_logged']} separations)"
+    )
+    names = {
+        "queue_to_rq_start": "queue wait: created -> started_at (RQ)",
+        "queue_to_separation": "queue wait: created -> separation start",
+        "separation": "separation in the stemworker",
+        "turnaround_post_to_finished": "turnaround: POST -> finished_at",
+        "fairness_first_post_to_first_separation": "fairness: 1st POST -> 1st sep.",
+    }
+    print("  seconds:")
+    for key, label in names.items():
+        print(_row(label, s["figures"][key]))
+    for code, p in s["retry_after_seconds"].items():
+        print(_row(f"Retry-After on 429 {code}", p))
+    for error in s["errors"][:10] + s["sampler_errors"]:
+        print(f"  error: {error}")
+    for reset in s["resets_retried"][:10]:
+        print(f"  reset, retried: {reset}")
+    for line in s["web_worker_trouble"][:10]:
+        print(f"  gunicorn: {line}")
+    ok = True
+    print()
+    for requirement, passed in verdicts(s, opts):
+        ok &= passed
+        print(f"  {'PASS' if passed else 'FAIL'}  {requirement}")
+    return ok
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--uploads", type=int, default=10, help="per user")
+    parser.add_argument("--slots", type=int, default=2, help="MAX_CONCURRENT_JOBS")
+    parser.add_argument("--seconds-of-audio", type=float, default=2.0)
+    parser.add_argument(
+        "--rq-workers", type=int, default=0, help="default: slots + 1, as deployed"
+    )
+    parser.add_argument("--poll", type=float, default=2.0, help="s between polls")
+    parser.add_argument(
+        "--retry-cap", type=float, default=5.0, help="max s waited on a 429"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 users x 6 uploads (one past the cap, so 429s happen)",
+    )
+    opts = parser.parse_args(argv)
+    if opts.quick:
+        opts.users, opts.uploads = 3, MAX_ACTIVE + 1
+    opts.rq_workers = opts.rq_workers or opts.slots + 1
+    if min(opts.users, opts.uploads, opts.slots, opts.rq_workers) < 1:
+        parser.error("every count must be at least 1")
+    return opts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """0 when every requirement passed, 1 on a FAIL or an error, 130 on Ctrl-C."""
+    opts = parse_args(argv)
+    try:
+        with sigterm_as_interrupt(), ExitStack() as stack:
+            tmp = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="muxload-"))
+            )
+            product = LoadProduct(tmp, opts.rq_workers, opts.slots)
+            stack.callback(product.close)
+            try:
+                start_product(product, opts)
+                opts.users_created = product.users
+                summary = measure(product, opts)
+            except BaseException:
+                keep_logs(product.logs)
+                raise
+            ok = report(summary, opts)
+            if not ok:
+                keep_logs(product.logs)
+    except KeyboardInterrupt:
+        print("\n[load] interrupted; everything stopped and cleaned up")
+        return 130
+    except (BenchError, httpx.HTTPError, redis.RedisError, OSError) as error:
+        print(f"\n[load] ERROR: {error}", file=sys.stderr)
+        return 1
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"load-{stamp}.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"\n[load] results: {path.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
