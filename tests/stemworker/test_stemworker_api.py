@@ -230,6 +230,9 @@ def test_worker_is_recycled_after_n_jobs(
     client = make_client(STEMWORKER_RECYCLE_AFTER="2")
     pids = []
     for n in range(3):
+        # A result is published before its worker is recycled: wait for the slot.
+        slots = client.get("/slots", params={"wait": 60}, headers=AUTH).json()
+        assert slots["busy"] == 0
         pids.append(pool_pids(client)[0])
         payload = body(shared_root, id=f"job{n}")
         client.post("/separations", json=payload, headers=AUTH)
