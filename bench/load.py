@@ -71,7 +71,6 @@ from bench.pipeline import (  # noqa: E402
     Product,
     Service,
     _iso,
-    drop_database,
     flush_redis,
     fresh_database,
     keep_logs,
@@ -130,6 +129,9 @@ print("LEDGER=" + json.dumps({"mismatches": mismatches, "balances": balances,
 class LoadProduct(Product):
     """bench.pipeline's product, on this bench's database and Redis DB, plus cron."""
 
+    db_name = PG_DB
+    redis_url = REDIS_URL
+
     def __init__(self, tmp: Path, rq_workers: int, slots: int) -> None:
         super().__init__(tmp, rq_workers)
         self.slots = slots
@@ -137,10 +139,10 @@ class LoadProduct(Product):
 
     def setup_users(self, count: int, credits: int) -> None:
         """Fresh database and Redis DB, migrations, `count` funded users."""
-        database_url, self.postgres = fresh_database(self.tmp, PG_DB)
+        database_url, self.postgres = fresh_database(self.tmp, self.db_name)
         if not self.postgres:
             raise BenchError("this bench needs PostgreSQL on 127.0.0.1:5432")
-        flush_redis(REDIS_URL)
+        flush_redis(self.redis_url)
         self.env = self._env(database_url)
         self.manage("migrate", "--noinput")
         out = self.manage(
@@ -152,7 +154,6 @@ class LoadProduct(Product):
     def _env(self, database_url: str) -> dict[str, str]:
         env = super()._env(database_url)
         env.update(
-            REDIS_URL=REDIS_URL,
             DJANGO_DEBUG="false",
             DJANGO_SECURE_SSL_REDIRECT="false",
             MAX_CONCURRENT_JOBS=str(self.slots),
@@ -179,19 +180,6 @@ class LoadProduct(Product):
         out = self.manage("shell", "-c", LEDGER)
         result: dict[str, Any] = json.loads(out.rsplit("LEDGER=", 1)[1])
         return result
-
-    def close(self) -> None:
-        """Stop every process, empty Redis DB 11, drop the database."""
-        self.stop_stemworker()
-        for service in reversed(self.services):
-            service.stop()
-        self.services.clear()
-        try:
-            flush_redis(REDIS_URL)
-        except redis.RedisError as error:
-            print(f"[load] could not flush Redis: {error}")
-        if self.postgres:
-            drop_database(PG_DB)
 
 
 # -- samplers -----------------------------------------------------------------

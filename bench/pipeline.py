@@ -302,6 +302,10 @@ def flush_redis(url: str = REDIS_URL) -> None:
 class Product:
     """web (gunicorn) + RQ worker + stemworker on 127.0.0.1, for one bench run."""
 
+    # Each bench has its own database and Redis DB, so two can run side by side.
+    db_name = PG_DB
+    redis_url = REDIS_URL
+
     def __init__(self, tmp: Path, rq_workers: int) -> None:
         self.tmp, self.rq_workers = tmp, rq_workers
         self.logs = tmp / "logs"
@@ -321,8 +325,8 @@ class Product:
 
     def setup(self, credits: int) -> None:
         """Fresh database and Redis DB, migrations, a user with token and credits."""
-        database_url, self.postgres = fresh_database(self.tmp)
-        flush_redis()
+        database_url, self.postgres = fresh_database(self.tmp, self.db_name)
+        flush_redis(self.redis_url)
         self.env = self._env(database_url)
         self.manage("migrate", "--noinput")
         self.token = self.manage("create_api_token", EMAIL).strip().splitlines()[-1]
@@ -335,7 +339,7 @@ class Product:
             DJANGO_DEBUG="true",
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
             DATABASE_URL=database_url,
-            REDIS_URL=REDIS_URL,
+            REDIS_URL=self.redis_url,
             SHARED_ROOT=str(self.shared),
             STEMWORKER_URL=self.sw_url,
             STEMWORKER_TOKEN=secrets.token_urlsafe(24),
@@ -436,17 +440,17 @@ class Product:
             self.stemworker = None
 
     def close(self) -> None:
-        """Stop every process, empty Redis DB 14, drop the database."""
+        """Stop every process, empty the bench's Redis DB, drop its database."""
         self.stop_stemworker()
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
         try:
-            flush_redis()
+            flush_redis(self.redis_url)
         except redis.RedisError as error:
             print(f"[bench] could not flush Redis: {error}")
         if self.postgres:
-            drop_database()
+            drop_database(self.db_name)
 
     # -- jobs ------------------------------------------------------------------------
 

@@ -1,21 +1,19 @@
 """The stemworker's gate: the bearer token on every route but the health check,
 and input paths only under SHARED_ROOT, where a refused request runs nothing.
 
-tests/stemworker/test_stemworker_api.py has the basic 401 and 400 cases; this
+test_stemworker_api.py has the basic 401 and 400 cases; this
 module checks every route the app has, more ways around the path check, and
 that a refusal leaves no trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from stemworker.config import get_settings
-from tests.stemworker.helpers import AUTH, FAKE_CLI, TOKEN
+from tests.stemworker.helpers import AUTH, TOKEN
 
 # Answer without a token: the liveness check, and FastAPI's generated docs
 # (the schema of the routes, no data; the service is on the internal network).
@@ -30,32 +28,10 @@ PUBLIC_PATHS = {
 
 
 @pytest.fixture
-def shared_root(tmp_path: Path) -> Path:
-    root = tmp_path / "shared"
-    (root / "uploads" / "j").mkdir(parents=True)
-    return root
-
-
-@pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch, shared_root: Path) -> Iterator[TestClient]:
-    env = {
-        "STEMWORKER_TOKEN": TOKEN,
-        "SHARED_ROOT": str(shared_root),
-        "DEMUCS_MODELS": "htdemucs",
-        "MAX_CONCURRENT_JOBS": "1",
-        "STEMWORKER_WARMUP": "false",
-        "STEMWORKER_ENTRY_POINT": f"{FAKE_CLI}:main",
-    }
-    for key in ("DEMUCS_REPO", "DEMUCS_DEVICE", "STEMWORKER_RECYCLE_AFTER"):
-        monkeypatch.delenv(key, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    from stemworker.main import app
-
-    with TestClient(app) as client:
-        yield client
-    get_settings.cache_clear()
+def worker(client: TestClient, shared_root: Path) -> TestClient:
+    """tests/stemworker's client (fake CLI, one slot), with an upload folder."""
+    (shared_root / "uploads" / "j").mkdir(parents=True)
+    return client
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
