@@ -53,7 +53,7 @@ def _see_through(job: Job) -> None:
     separation_id = str(job.pk)
     try:
         result = _separate(job, separation_id)
-        stems = _stems_from(result, separation_id)
+        stems = stems_from(result, separation_id)
         _patiently(partial(services.job_mark_succeeded, job=job, stems=stems))
     except SeparationFailed as error:
         _patiently(
@@ -72,7 +72,7 @@ def _see_through(job: Job) -> None:
         raise
     finally:
         services.job_files_remove(job=job, outputs=False)
-        _forget(separation_id)
+        forget(separation_id)
 
 
 def _separate(job: Job, separation_id: str) -> dict[str, Any]:
@@ -187,8 +187,11 @@ def _patiently(action: Callable[[], T]) -> T:
             time.sleep(2.0)
 
 
-def _stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, Path]]:
-    """The stem files the stemworker reported, each inside its work folder."""
+def stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, Path]]:
+    """The stem files the stemworker reported, each inside its work folder.
+
+    Raises SeparationFailed when there are none, or one lies outside it.
+    """
     work = (settings.SHARED_ROOT / "work" / separation_id).resolve()
     stems = []
     for stem in result.get("stems", []):
@@ -203,7 +206,7 @@ def _stems_from(result: dict[str, Any], separation_id: str) -> list[tuple[str, P
     return stems
 
 
-def _forget(separation_id: str) -> None:
+def forget(separation_id: str) -> None:
     """Ask the stemworker to drop the separation and its work folder."""
     try:
         worker_client.separation_delete(separation_id)

@@ -446,7 +446,13 @@ def job_mark_succeeded(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
         )
         if updated:
             Stem.objects.bulk_create(records)
-    job_files_remove(job=job, outputs=not updated)
+    # Not updated: cancelled meanwhile, so the stems go; but never those of a
+    # job another collector (the reaper adopting it) has already completed.
+    discard = (
+        not updated
+        and not Job.objects.filter(pk=job.pk, status=Job.Status.SUCCEEDED).exists()
+    )
+    job_files_remove(job=job, outputs=discard)
     if updated:
         logger.info("job %s succeeded with %d stems", job.pk, len(records))
     return bool(updated)

@@ -86,6 +86,7 @@ def assert_books_balanced(*people) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_worker_killed_mid_job(baseline, stemworker, rq_workers, settings, tmp_path):
+    """Its separation goes on in the stemworker; the reaper collects the stems."""
     settings.JOB_HEARTBEAT_TIMEOUT_SECONDS = 3
     person = signed_up_user()
     first, second = submit(person, tmp_path, 2)
@@ -95,15 +96,39 @@ def test_a_worker_killed_mid_job(baseline, stemworker, rq_workers, settings, tmp
     rq_workers()  # its replacement, as a process manager would start
     time.sleep(settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 1)
 
-    assert recovery.jobs_reap()["failed"] == 1
+    def reaped() -> bool:
+        recovery.jobs_reap()
+        return status_of(first) != Job.Status.RUNNING
 
+    wait_until(reaped, 120, "the reaper to see to the first job")
     wait_until(all_ended, 180, "every job to end")
-    first.refresh_from_db()
-    assert first.status == Job.Status.FAILED
-    assert "Your credit has been refunded" in first.error
+    assert status_of(first) == Job.Status.SUCCEEDED, first.error
+    assert first.stems.count() == 4
     assert status_of(second) == Job.Status.SUCCEEDED
     with pytest.raises(worker_client.SeparationNotFound):
-        worker_client.separation_get(str(first.pk))  # the reaper stopped it
+        worker_client.separation_get(str(first.pk))  # collected and forgotten
+    assert_books_balanced(person)
+
+
+def test_a_worker_killed_for_good_with_no_result_fails_the_job(
+    baseline, stemworker, rq_workers, settings, tmp_path
+):
+    """The worker and the stemworker both gone: the reaper fails it, credit back."""
+    settings.JOB_HEARTBEAT_TIMEOUT_SECONDS = 3
+    person = signed_up_user()
+    [job] = submit(person, tmp_path, 1)
+    worker = rq_workers()
+    wait_until(lambda: separating(job), 120, "the separation")
+    worker.kill()
+    stemworker.kill()
+    time.sleep(settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 1)
+
+    assert recovery.jobs_reap()["failed"] == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.error) == (Job.Status.FAILED, recovery.STOPPED_RESPONDING)
+    later = time.time() + volume.SWEEP_GRACE_SECONDS + 1
+    volume.shared_volume_sweep(now=later)  # the work folder nobody will delete
     assert_books_balanced(person)
 
 

@@ -156,10 +156,10 @@ def test_the_reaper_gives_back_lost_turns_and_fails_stuck_jobs(
         status=Job.Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert recovery.jobs_reap() == {"failed": 1, "requeued": 1}
+        assert recovery.jobs_reap() == {"failed": 1, "adopted": 0, "requeued": 1}
     assert django_rq.get_queue("stems").count == 1  # one turn, for `lost`
     stuck.refresh_from_db()
     assert stuck.status == Job.Status.FAILED
     assert "stopped responding" in stuck.error
     assert account_for_user(user).balance == 2  # the stuck one was refunded
-    assert recovery.jobs_reap() == {"failed": 0, "requeued": 0}
+    assert recovery.jobs_reap() == {"failed": 0, "adopted": 0, "requeued": 0}
