@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
@@ -185,7 +186,7 @@ class LoadProduct(Product):
 # -- samplers -----------------------------------------------------------------
 
 
-class Sampler(threading.Thread):
+class Sampler(threading.Thread, ABC):
     """Calls `sample()` every `interval` s until stopped; keeps the maxima."""
 
     def __init__(self, interval: float) -> None:
@@ -205,8 +206,9 @@ class Sampler(threading.Thread):
                     self.errors.append(repr(error))
             self.stopping.wait(self.interval)
 
+    @abstractmethod
     def sample(self) -> None:
-        raise NotImplementedError
+        """Take one sample; an exception is recorded and sampling goes on."""
 
     def stop(self) -> None:
         self.stopping.set()
