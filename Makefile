@@ -47,13 +47,14 @@ run: install .env
 
 # Small random-weight demucs models, for trying the product without real weights.
 tiny-models: install .env
-	$(PY) -m stemworker.devmodels $(TINY_MODELS)
+	$(PY) -m devtools.model_repo $(TINY_MODELS)
 	@grep -q '^DEMUCS_REPO=' .env || echo "DEMUCS_REPO=$(CURDIR)/$(TINY_MODELS)" >> .env
 	@echo "DEMUCS_REPO is set in .env; restart make run to use these models."
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
@@ -64,7 +65,7 @@ check: install-dev
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: install-dev
-	$(VENV)/bin/mypy billing jobs stemworker
+	$(VENV)/bin/mypy billing jobs stemworker core closure devtools
 
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest

@@ -1,8 +1,8 @@
-"""Account writes: signing up (with the bonus), API tokens, closing accounts."""
+"""Account writes: signing up (with the bonus), API tokens, erasing an account
+(closing one, jobs included, is closure/: it sits above accounts and jobs)."""
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
@@ -11,13 +11,10 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 
 from billing.models import CreditEntry, Purchase
-from billing.services import account_lock, credits_grant_signup_bonus
-from config.exceptions import DomainError
+from billing.services import credits_grant_signup_bonus
+from core.errors import DomainError
 
 from .models import ApiToken, ClosedAccount, User
-
-if TYPE_CHECKING:
-    from jobs.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -145,43 +142,31 @@ def api_token_revoke(*, user: User, digest: str) -> bool:
 # --- Closing an account -----------------------------------------------------
 
 
-def _jobs_delete(jobs: "list[Job]") -> None:
-    # Imported here: jobs.services imports this module for its admission check.
-    from jobs.services import job_delete
-
-    for job in jobs:
-        job_delete(job=job)
-
-
-def user_delete(*, user: User) -> None:
-    """Close an account and remove everything of the person's.
-
-    Cancels queued and running jobs (refunded, then forfeited with the rest of
-    the credits), deletes every job with its stems, upload and output files,
-    the API tokens, social accounts, email addresses and the user. Purchases
-    stay for accounting, with the user set to null and no personal data left.
-    Records a salted hash of each of the person's addresses (ClosedAccount) so
-    that signing up again with one grants no new bonus.
-    """
-    # No new logins, token calls or jobs from here on.
+def user_deactivate(*, user: User) -> None:
+    """No new logins, token calls or jobs from here on."""
     User.objects.filter(pk=user.pk).update(is_active=False)
-    # Job cancellation talks to the stemworker: keep it out of the transaction.
-    _jobs_delete(list(user.jobs.all()))
-    with transaction.atomic():
-        # The admission lock: a job admitted meanwhile is visible after it.
-        account_lock(user)
-        _jobs_delete(list(user.jobs.all()))
-        addresses = {user.email} | set(
-            EmailAddress.objects.filter(user=user, verified=True).values_list(
-                "email", flat=True
-            )
+
+
+def user_erase(*, user: User) -> None:
+    """Remove the person's account data, once their jobs are gone.
+
+    Call it inside the transaction that closes the account (closure/). Records
+    a salted hash of each of the person's addresses (ClosedAccount) so that
+    signing up again with one grants no new bonus; purchases stay for
+    accounting, with the user set to null and no personal data left; the API
+    tokens, social accounts, email addresses and the user are deleted.
+    """
+    addresses = {user.email} | set(
+        EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
         )
-        for address in sorted(a for a in addresses if a):
-            ClosedAccount.objects.get_or_create(email_hash=email_hash(address))
-        Purchase.objects.filter(user=user).update(user=None, checkout_url="")
-        ApiToken.objects.filter(user=user).delete()
-        SocialAccount.objects.filter(user=user).delete()
-        EmailAddress.objects.filter(user=user).delete()
-        user_id = user.pk
-        user.delete()
-    logger.info("closed account %s", user_id)
+    )
+    for address in sorted(a for a in addresses if a):
+        ClosedAccount.objects.get_or_create(email_hash=email_hash(address))
+    Purchase.objects.filter(user=user).update(user=None, checkout_url="")
+    ApiToken.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    EmailAddress.objects.filter(user=user).delete()
+    user_id = user.pk
+    user.delete()
+    logger.info("erased account %s", user_id)

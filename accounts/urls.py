@@ -10,5 +10,4 @@ urlpatterns = [
     path("", views.account_overview, name="overview"),
     path("tokens/", views.api_tokens, name="tokens"),
     path("tokens/revoke/", views.api_token_revoke, name="token_revoke"),
-    path("delete/", views.account_delete, name="delete"),
 ]

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from config.exceptions import DomainError
+from core.errors import DomainError
 
 from .models import CreditAccount, CreditEntry, CreditPack, Purchase, WebhookEvent
 from .services import credits_adjust

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from config.exceptions import DomainError
+from core.errors import DomainError
 
 from .models import CreditAccount, CreditEntry, Purchase
 

@@ -14,7 +14,7 @@ from square import Square
 from square.core.api_error import ApiError
 from square.environment import SquareEnvironment
 
-from config.exceptions import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -12,15 +12,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import soundfile as sf
 from django.conf import settings
 from django.db import transaction
 from django_rq import get_queue
 
-from jobs import worker_client
+from jobs import budget, storage
 from jobs.audio import compute_peaks
+from jobs.runner import client
+from jobs.stemworker import SeparationRequest, StemworkerUnavailable, models_list
 
 from .models import SampleSong, SampleTrack
 from .synth import RATE, sample_song
@@ -30,7 +31,6 @@ logger = logging.getLogger(__name__)
 SAMPLE_SECONDS = 24.0
 # What the browser plays as the original: the formats every browser decodes.
 SOURCE_EXTENSIONS = ("mp3", "wav", "flac", "ogg")
-POLL_SECONDS = 0.5
 
 
 class DemoError(Exception):
@@ -62,7 +62,7 @@ def sample_song_is_complete(song: SampleSong) -> bool:
 
 def sample_song_write_original(song: SampleSong) -> SampleTrack:
     """(Re)write the original mix: the editor's upload, or the song made in code."""
-    folder = song.folder / SampleTrack.Set.ORIGINAL
+    folder = storage.demo_dir(song.pk) / SampleTrack.Set.ORIGINAL
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     if song.source:
@@ -95,7 +95,7 @@ def _track_save(
                 song=song,
                 stem_set=stem_set,
                 name=name,
-                relative_path=str(path.relative_to(settings.SHARED_ROOT)),
+                relative_path=storage.relative(path),
                 size_bytes=path.stat().st_size,
                 duration_seconds=duration,
                 peaks=peaks,
@@ -112,8 +112,8 @@ def stemworker_wait(*, timeout: float) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return [m["name"] for m in worker_client.models_list()]
-        except worker_client.StemworkerUnavailable as error:
+            return [m["name"] for m in models_list()]
+        except StemworkerUnavailable as error:
             if time.monotonic() >= deadline:
                 raise DemoError(
                     f"The stemworker at {settings.STEMWORKER_URL} did not answer "
@@ -144,10 +144,23 @@ def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None
 def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
     separation_id = f"demo-{song.pk}-{spec.stem_set}-{uuid.uuid4().hex[:8]}"
     logger.info("demo: separating %s with %s", spec.stem_set, spec.model)
+    duration = sf.info(str(original)).duration
+    request = SeparationRequest(
+        id=separation_id,
+        input_path=str(original),
+        model=spec.model,
+        two_stems=spec.two_stems,
+        output_format="mp3",
+        timeout_seconds=budget.separation_timeout_seconds(
+            model=spec.model, duration=duration
+        ),
+    )
     try:
-        _submit(separation_id, spec, original)
-        state = _wait(separation_id)
-        folder = song.folder / spec.stem_set
+        client.submit_patiently(
+            request, until=time.monotonic() + settings.STEMWORKER_WAIT_SECONDS
+        )
+        state = client.follow(separation_id)
+        folder = storage.demo_dir(song.pk) / spec.stem_set
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         files = []
@@ -159,47 +172,24 @@ def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
         if not files:
             raise DemoError(f"{spec.model} wrote no stems.")
         _track_save(song, spec.stem_set, sorted(files))
+    except client.SeparationFailed as error:
+        raise DemoError(f"{spec.model}: {error.message}") from error
+    except (client.SeparationLost, client.SeparationCancelled) as error:
+        raise DemoError(f"The separation was lost: {error}") from error
     finally:
-        try:
-            worker_client.separation_delete(separation_id)
-        except worker_client.StemworkerUnavailable:
-            logger.warning("demo: could not clean up separation %s", separation_id)
+        client.discard(separation_id)
 
 
-def _submit(separation_id: str, spec: StemSetSpec, original: Path) -> None:
-    while True:
-        try:
-            worker_client.separation_submit(
-                separation_id=separation_id,
-                input_path=str(original),
-                model=spec.model,
-                two_stems=spec.two_stems,
-                output_format="mp3",
-                timeout_seconds=3600,
-            )
-            return
-        except worker_client.StemworkerBusy as busy:
-            time.sleep(min(max(busy.retry_after, 0.5), 5.0))
-        except worker_client.SeparationRejected as error:
-            raise DemoError(f"The stemworker refused {spec.model}: {error}") from error
-        except worker_client.StemworkerUnavailable as error:
-            raise DemoError(f"The stemworker is unavailable: {error}") from error
-
-
-def _wait(separation_id: str) -> dict[str, Any]:
-    while True:
-        time.sleep(POLL_SECONDS)
-        try:
-            state = worker_client.separation_get(separation_id)
-        except (
-            worker_client.StemworkerUnavailable,
-            worker_client.SeparationNotFound,
-        ) as error:
-            raise DemoError(f"The separation was lost: {error}") from error
-        if state["status"] == "succeeded":
-            return state
-        if state["status"] != "running":
-            raise DemoError(state.get("error") or f"Separation {state['status']}.")
+def _rerun_timeout_seconds() -> int:
+    """RQ's limit for a rerun: both stem sets, each waiting and separating."""
+    return sum(
+        settings.STEMWORKER_WAIT_SECONDS
+        + budget.running_budget_seconds(
+            model=spec.model,
+            duration=budget.longest_admissible_seconds(model=spec.model),
+        )
+        for spec in STEM_SETS
+    )
 
 
 def sample_song_rerun_enqueue(song: SampleSong) -> None:
@@ -211,7 +201,7 @@ def sample_song_rerun_enqueue(song: SampleSong) -> None:
         lambda: get_queue("default").enqueue(
             "cms.tasks.sample_song_rerun_task",
             song.pk,
-            job_timeout=3 * 3600,
+            job_timeout=_rerun_timeout_seconds(),
             result_ttl=3600,
         )
     )

@@ -6,31 +6,16 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
-from wagtail import blocks
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
-from wagtail.snippets.models import register_snippet
 
 from billing.selectors import packs_active
+from jobs import storage
 
-
-class StepBlock(blocks.StructBlock):
-    title = blocks.CharBlock(max_length=80)
-    text = blocks.TextBlock()
-
-    class Meta:
-        icon = "list-ol"
-        label = "Step"
-
-
-class QuestionBlock(blocks.StructBlock):
-    question = blocks.CharBlock(max_length=200)
-    answer = blocks.RichTextBlock(features=["bold", "italic", "link", "ul", "ol"])
-
-    class Meta:
-        icon = "help"
-        label = "Question"
+from .blocks import QuestionBlock, StepBlock
+from .presenters import sample_song_sets
+from .stem_sets import StemSet
 
 
 class HomePage(Page):
@@ -98,7 +83,7 @@ class HomePage(Page):
     ) -> dict[str, Any]:
         context = super().get_context(request, *args, **kwargs)
         song = self.sample_song
-        context["demo"] = song.player_sets() if song else []
+        context["demo"] = sample_song_sets(song) if song else []
         return context
 
 
@@ -143,7 +128,6 @@ class ContentPage(Page):
     subpage_types: list[str] = []
 
 
-@register_snippet
 class SampleSong(models.Model):
     """The song of the landing-page demo: its original mix and two stem sets.
 
@@ -186,27 +170,18 @@ class SampleSong(models.Model):
 
     @property
     def folder(self) -> Path:
-        return settings.SHARED_ROOT / "demo" / str(self.pk)
-
-    def player_sets(self) -> list[dict[str, Any]]:
-        """The demo's sections, each one player's data, in display order."""
-        from .presenters import sample_song_sets
-
-        return sample_song_sets(self)
+        return storage.demo_dir(self.pk)
 
 
 class SampleTrack(models.Model):
     """One audio file of a sample song: the mix, or a stem of one stem set."""
 
-    class Set(models.TextChoices):
-        ORIGINAL = "original", "Original"
-        TWO_STEMS = "two_stems", "Vocals and the rest"
-        SIX_STEMS = "six_stems", "Six stems"
+    Set = StemSet
 
     song = models.ForeignKey(
         SampleSong, on_delete=models.CASCADE, related_name="tracks"
     )
-    stem_set = models.CharField(max_length=16, choices=Set.choices)
+    stem_set = models.CharField(max_length=16, choices=StemSet.choices)
     name = models.CharField(max_length=32)
     relative_path = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField(default=0)

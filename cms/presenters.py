@@ -4,7 +4,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
-from jobs.presenters import player_context, stem_label
+from jobs.delivery.presenters import player_context, stem_label
+
+from .stem_sets import StemSet
 
 if TYPE_CHECKING:
     from .models import SampleSong
@@ -18,11 +20,9 @@ SET_TEXT = {
 
 def sample_song_sets(song: "SampleSong") -> list[dict[str, Any]]:
     """[{key, label, text, player}] for each stem set that exists, in order."""
-    from .models import SampleTrack
-
     tracks = list(song.tracks.all())
     sets = []
-    for choice in SampleTrack.Set:
+    for choice in StemSet:
         members = [t for t in tracks if t.stem_set == choice.value]
         if not members:
             continue

@@ -5,7 +5,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from jobs import downloads
+from jobs.delivery import downloads
 
 from .models import SampleTrack
 

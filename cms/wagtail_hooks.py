@@ -1,35 +1,53 @@
-"""Wagtail admin: a "Separate again" action on the sample song snippet."""
+"""Wagtail admin: the sample song snippet, with its "Separate again" action."""
 
-from collections.abc import Iterator
 from typing import Any
 
-from django.urls import URLPattern, path, reverse
-from wagtail import hooks
-from wagtail.admin.widgets import Button
+from django.urls import URLPattern, URLResolver, path, reverse
+from wagtail.admin.ui.menus import MenuItem
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from . import admin_views
 from .models import SampleSong
 
 
-@hooks.register("register_admin_urls")
-def register_admin_urls() -> list[URLPattern]:
-    return [
-        path(
-            "sample-songs/<int:pk>/separate/",
-            admin_views.sample_song_rerun,
-            name="cms_sample_song_rerun",
-        )
-    ]
+class SampleSongIndexView(IndexView):
+    def get_list_more_buttons(self, instance: Any) -> list[Any]:
+        buttons = super().get_list_more_buttons(instance)
+        if self.request.user.has_perm("cms.change_samplesong"):
+            buttons.append(
+                MenuItem(
+                    "Separate again",
+                    url=reverse(
+                        SampleSongViewSet.separate_url_name(), args=[instance.pk]
+                    ),
+                    icon_name="resubmit",
+                    priority=30,
+                )
+            )
+        return buttons
 
 
-@hooks.register("register_snippet_listing_buttons")
-def sample_song_buttons(
-    snippet: Any, user: Any, next_url: str | None = None
-) -> Iterator[Button]:
-    if isinstance(snippet, SampleSong) and user.has_perm("cms.change_samplesong"):
-        yield Button(
-            "Separate again",
-            reverse("cms_sample_song_rerun", args=[snippet.pk]),
-            icon_name="resubmit",
-            priority=30,
-        )
+class SampleSongViewSet(SnippetViewSet):
+    model = SampleSong
+    icon = "media"
+    menu_label = "Sample songs"
+    list_display = ["title", "status", "updated_at"]
+    index_view_class = SampleSongIndexView
+
+    @staticmethod
+    def separate_url_name() -> str:
+        return "wagtailsnippets_cms_samplesong:separate"
+
+    def get_urlpatterns(self) -> list[URLPattern | URLResolver]:
+        return [
+            *super().get_urlpatterns(),
+            path(
+                "<int:pk>/separate/",
+                admin_views.sample_song_rerun,
+                name="separate",
+            ),
+        ]
+
+
+register_snippet(SampleSongViewSet)

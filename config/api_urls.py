@@ -2,12 +2,12 @@
 
 from django.urls import path, re_path
 
-from accounts.api import MeApi
-from config.api import api_not_found
-from jobs.api import (
+from core.api import api_not_found
+from jobs.delivery.api.views import (
     JobDetailApi,
     JobListCreateApi,
     JobZipApi,
+    MeApi,
     ModelListApi,
     StemDownloadApi,
 )

@@ -123,7 +123,8 @@ CACHES = {
 # Short housekeeping goes to `default`; separations (minutes each) to `stems`.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
-    "stems": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 4 * 3600},
+    # Dispatch turns carry their own limit (jobs.budget.turn_timeout_seconds).
+    "stems": {"URL": REDIS_URL},
 }
 
 # --- Accounts ---------------------------------------------------------------
@@ -220,6 +221,10 @@ STEMWORKER_TOKEN = env("STEMWORKER_TOKEN")
 # How long a queued job may wait for a free stemworker slot, or for an
 # unreachable stemworker to come back, before it fails with its credit back.
 STEMWORKER_WAIT_SECONDS = env.int("STEMWORKER_WAIT_SECONDS", default=6 * 3600)
+# The stemworker's cap on one separation; the same variable configures the
+# stemworker (stemworker/config.py), so set it once for both. Every limit of a
+# job is derived in jobs/budget.py and checked against this at start-up.
+STEMWORKER_JOB_TIMEOUT = env.int("STEMWORKER_JOB_TIMEOUT", default=8 * 3600)
 STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=300)
 # The worker long-polls the stemworker: the answer comes as soon as a separation
 # ends, or after this many seconds with its progress. Asking rarely matters:
@@ -236,7 +241,7 @@ SHARED_VOLUME_MAX_FILL_PERCENT = env.float(
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
 
 # Every uploaded file streams to disk next to its final place, never into memory.
-FILE_UPLOAD_HANDLERS = ["jobs.uploads.LimitedTemporaryFileUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["jobs.intake.upload_handler.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = str(SHARED_ROOT / "tmp")
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
@@ -262,11 +267,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.api.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.ApiPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # Per token (per user with the session); rates below, counted in Redis.
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiRateThrottle"],
 }
 # "N/second|minute|hour|day"; an empty value turns that limit off.
 API_THROTTLE_RATES = {
@@ -287,7 +292,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "PREPROCESSING_HOOKS": ["config.api.only_api_paths"],
+    "PREPROCESSING_HOOKS": ["core.api.only_api_paths"],
     # Request bodies get their own components: uploads are then binary, not URLs.
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files: no CDN at run time.

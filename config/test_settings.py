@@ -26,7 +26,7 @@ CACHES = {
 }
 RQ_QUEUES = {
     "default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 300},
-    "stems": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 600},
+    "stems": {"URL": TEST_REDIS_URL},
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

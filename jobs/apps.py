@@ -9,5 +9,10 @@ class JobsConfig(AppConfig):
     verbose_name = "Separation jobs"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import time_limits_check
+
+        checks.register(time_limits_check)
         # Uploads stream into the shared volume, so the later move is a rename.
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from . import worker_client
+from . import stemworker
 
 logger = logging.getLogger(__name__)
 CACHE_KEY = "jobs:models"
@@ -29,11 +29,11 @@ def models_available() -> list[dict[str, Any]]:
                     "stems": list(m["stems"]),
                     "description": m.get("description", ""),
                 }
-                for m in worker_client.models_list()
+                for m in stemworker.models_list()
                 if m["name"] in settings.DEMUCS_MODELS
             ]
             cache.set(CACHE_KEY, models, 300)
-        except worker_client.StemworkerUnavailable:
+        except stemworker.StemworkerUnavailable:
             logger.warning("stemworker unreachable; listing models from settings")
             models = [
                 {

@@ -101,18 +101,6 @@ class Job(models.Model):
         return self.status == self.Status.SUCCEEDED and not self.expired
 
     @property
-    def upload_dir(self) -> Path:
-        return settings.SHARED_ROOT / "uploads" / str(self.pk)
-
-    @property
-    def upload_path(self) -> Path:
-        return self.upload_dir / f"input.{self.input_extension}"
-
-    @property
-    def output_dir(self) -> Path:
-        return settings.SHARED_ROOT / "outputs" / str(self.pk)
-
-    @property
     def title(self) -> str:
         """The original name without its extension, for display and downloads."""
         return self.original_filename.rsplit(".", 1)[0] or "song"

@@ -88,7 +88,7 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
             "--num-workers",
             env["RQ_WORKERS"],
         ],
-        "cron": [*manage, "rqcron", "jobs.cron"],
+        "cron": [*manage, "rqcron", "config.cron"],
     }
 
 

@@ -82,7 +82,14 @@ def _validated_spec(body: SeparationIn, settings: Settings, pool: Pool) -> JobSp
             )
     timeout = settings.job_timeout
     if body.timeout_seconds is not None:
-        timeout = min(timeout, body.timeout_seconds)
+        if body.timeout_seconds > settings.job_timeout:
+            # Refused, not shortened: a job cut short after hours of work is
+            # worse than one refused now (the web side's limits disagree).
+            raise _bad_request(
+                f"timeout_seconds {body.timeout_seconds} is above this "
+                f"stemworker's cap (STEMWORKER_JOB_TIMEOUT={settings.job_timeout})."
+            )
+        timeout = body.timeout_seconds
     return JobSpec(
         id=body.id,
         input_path=resolved,

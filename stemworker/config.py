@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     demucs_device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", validation_alias="DEMUCS_DEVICE"
     )
+    # The cap on one separation. The web side reads the same variable and
+    # refuses at upload a song that could not finish within it (jobs/budget.py);
+    # 8 hours admits 20 minutes of htdemucs_ft on a CPU.
     job_timeout: int = Field(
-        default=3600, ge=1, validation_alias="STEMWORKER_JOB_TIMEOUT"
+        default=8 * 3600, ge=1, validation_alias="STEMWORKER_JOB_TIMEOUT"
     )
     recycle_after: int = Field(
         default=25, ge=1, validation_alias="STEMWORKER_RECYCLE_AFTER"

@@ -7,43 +7,23 @@ from pathlib import Path
 
 import django_rq
 import pytest
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rq.worker import SimpleWorker
 
-from accounts.services import user_signed_up
 from billing.services import account_for_user
-from stemworker.testing import (
+from devtools.stemworker_process import (
     free_port,
     start_stemworker,
     stop_stemworker,
     wait_healthy,
 )
-from tests.factories import UserFactory
+from tests.helpers.accounts import signed_up_user
+from tests.helpers.audio import song_bytes
+from tests.helpers.db import seed_baseline
+from tests.helpers.jobs import STEMWORKER_MODELS
 
 MODEL_CACHE = Path(os.environ.get("MUXMINUS_MODEL_CACHE", "/tmp/muxminus-test-models"))
-
-
-def seed_baseline() -> None:
-    """Put back what the data migrations seed (Wagtail's root, locale and home
-    page, the site, the credit packs) when a transactional test's flush removed
-    it: in this run, or in an earlier one that left a --reuse-db database empty."""
-    from importlib import import_module
-
-    from django.apps import apps
-    from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page
-
-    from cms.site_content import home_get
-
-    import_module("billing.migrations.0003_seed_credit_packs").seed(apps, None)
-    language = get_supported_content_language_variant(settings.LANGUAGE_CODE)
-    locale, _ = Locale.objects.get_or_create(language_code=language)
-    if not Page.objects.filter(depth=1).exists():
-        Page.add_root(instance=Page(title="Root", slug="root", locale=locale))
-    home_get()
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +34,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
 @pytest.fixture(autouse=True)
 def _clean_redis_and_shared() -> Iterator[None]:
-    """Each test starts with an empty test Redis DB and an empty shared volume."""
+    """Each test starts with an empty test Redis DB and an empty shared storage."""
     django_rq.get_connection("default").flushdb()
     cache.clear()
     yield
@@ -65,16 +45,6 @@ def _clean_redis_and_shared() -> Iterator[None]:
         else:
             entry.unlink(missing_ok=True)
     (settings.SHARED_ROOT / "tmp").mkdir(parents=True, exist_ok=True)
-
-
-def signed_up_user(**fields):  # type: ignore[no-untyped-def]
-    """A signed-up user with a verified primary address and the free credits."""
-    person = UserFactory(**fields)
-    EmailAddress.objects.create(
-        user=person, email=person.email, primary=True, verified=True
-    )
-    user_signed_up(user=person)
-    return person
 
 
 @pytest.fixture
@@ -100,22 +70,22 @@ def api_client(user) -> APIClient:  # type: ignore[no-untyped-def]
     return client
 
 
+@pytest.fixture
+def wav(tmp_path) -> bytes:  # type: ignore[no-untyped-def]
+    """A one-second song, as the bytes of a wav file."""
+    return song_bytes(tmp_path, seconds=1.0)
+
+
 @pytest.fixture(scope="session")
 def tiny_models() -> Path:
     """Tiny random demucs models in the on-disk format of `--repo`, built once."""
-    from stemworker.devmodels import build_repo
+    from devtools.model_repo import build_repo
 
     return build_repo(MODEL_CACHE / "tiny", size="tiny")
 
 
-def shared_files() -> list[Path]:
-    """Every file left on the shared volume (the staging folder included)."""
-    return sorted(p for p in Path(settings.SHARED_ROOT).rglob("*") if p.is_file())
-
-
 # A real stemworker (uvicorn on 127.0.0.1) running demucs on the tiny models,
 # shared by tests/jobs, tests/cms and tests/browser.
-STEMWORKER_MODELS = "htdemucs,htdemucs_ft,htdemucs_6s,mdx_extra"
 
 
 @pytest.fixture(scope="session")
@@ -144,8 +114,3 @@ def stemworker_url(tiny_models) -> Iterator[str]:  # type: ignore[no-untyped-def
 def live_stemworker(stemworker_url, settings):  # type: ignore[no-untyped-def]
     settings.STEMWORKER_URL = stemworker_url
     return stemworker_url
-
-
-def run_queue() -> None:
-    """Run every queued separation with a real RQ worker, in this process."""
-    django_rq.get_worker("stems", worker_class=SimpleWorker).work(burst=True)

@@ -341,7 +341,7 @@ def test_process_commands(services):
     worker = _command(services["worker"])
     assert "rqworker" in worker
     assert "default" in worker.split() and "stems" in worker.split()
-    assert "rqcron jobs.cron" in _command(services["cron"])
+    assert "rqcron config.cron" in _command(services["cron"])
     assert "stemworker.main:app" in _command(services["stemworker"]) or not services[
         "stemworker"
     ].get("command")

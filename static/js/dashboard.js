@@ -93,16 +93,20 @@ function el(tag, attributes = {}, text = "") {
   return node;
 }
 
+// The polled jobs have the API's `job` shape; the page adds its link and label.
+const statusLabel = (job) => config.status_labels[job.status] || job.status;
+const pageUrl = (job) => `${config.job_page_url}${job.id}/`;
+
 function newRow(job) {
   const row = el("li", { class: "job", "data-job": job.id, "data-status": job.status });
   const main = el("div", { class: "job-main" });
-  main.append(el("a", { class: "job-name", href: job.url }, job.filename));
+  main.append(el("a", { class: "job-name", href: pageUrl(job) }, job.filename));
   const meta = [job.model];
   if (job.two_stems) meta.push(`${job.two_stems} + rest`);
   meta.push(job.output_format.toUpperCase());
   main.append(el("span", { class: "job-meta" }, meta.join(" · ")));
   const state = el("div", { class: "job-state" });
-  state.append(el("span", { class: `badge badge-${job.status}`, "data-status-label": "" }, job.status_label));
+  state.append(el("span", { class: `badge badge-${job.status}`, "data-status-label": "" }, statusLabel(job)));
   row.append(main, state);
   updateRow(row, job, true);
   return row;
@@ -124,7 +128,7 @@ function updateRow(row, job, fresh = false) {
   if (row.dataset.status === job.status && !fresh) return;
   row.dataset.status = job.status;
   const label = row.querySelector("[data-status-label]");
-  label.textContent = job.status_label;
+  label.textContent = statusLabel(job);
   label.className = `badge badge-${job.status}`;
   state.querySelectorAll(".job-error, .muted").forEach((node) => node.remove());
   if (job.status === "failed" && job.error) state.append(el("span", { class: "job-error" }, job.error));
@@ -133,7 +137,7 @@ function updateRow(row, job, fresh = false) {
     state.append(el("span", { class: "muted" }, "Expired: stems deleted after 24 hours"));
   }
   if (!fresh) {
-    announce(`${job.filename}: ${job.status_label}${job.error ? `. ${job.error}` : ""}`);
+    announce(`${job.filename}: ${statusLabel(job)}${job.error ? `. ${job.error}` : ""}`);
   }
 }
 
@@ -144,8 +148,9 @@ async function refresh() {
   });
   if (!response.ok) return true;
   const data = await response.json();
-  credits.textContent = data.credits;
-  activeCount.textContent = data.active_count;
+  const account = data.account;
+  credits.textContent = account.credits;
+  activeCount.textContent = account.active_jobs;
   for (const job of [...data.jobs].reverse()) {
     const row = list.querySelector(`[data-job="${job.id}"]`);
     if (row) updateRow(row, job);
@@ -153,11 +158,11 @@ async function refresh() {
   }
   emptyNote.hidden = list.children.length > 0;
   queue.setServerState({
-    active: data.active_count,
-    credits: data.credits,
+    active: account.active_jobs,
+    credits: account.credits,
     jobIds: data.jobs.map((job) => job.id),
   });
-  return data.active_count > 0 || queue.busy();
+  return account.active_jobs > 0 || queue.busy();
 }
 
 let timer = null;

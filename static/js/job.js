@@ -24,18 +24,20 @@ if (box) {
   const text = box.querySelector("[data-progress-text]");
   const live = box.querySelector("[data-live-region]");
   const label = document.querySelector("[data-status-label]");
+  const labels = JSON.parse(document.getElementById("status-labels").textContent);
   const poll = async () => {
     try {
       const response = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
-      const data = await response.json();
-      const job = data.jobs.find((item) => item.id === box.dataset.job);
-      if (!job) return;
+      if (response.status === 404) return; // deleted meanwhile
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      const job = await response.json(); // the API's `job`
       progress.value = job.progress;
       text.textContent = `${job.progress}%`;
-      if (label.textContent !== job.status_label) {
-        label.textContent = job.status_label;
+      const status = labels[job.status] || job.status;
+      if (label.textContent !== status) {
+        label.textContent = status;
         label.className = `badge badge-${job.status}`;
-        live.textContent = `${job.status_label}.`;
+        live.textContent = `${status}.`;
       }
       if (job.status !== "queued" && job.status !== "running") {
         window.location.reload();

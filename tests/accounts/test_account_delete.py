@@ -11,17 +11,18 @@ from accounts.services import (
     api_token_create,
     email_hash,
     email_normalize,
-    user_delete,
     user_signed_up,
 )
 from billing.models import CreditAccount, CreditEntry, CreditPack, Purchase
 from billing.services import account_for_user
-from jobs import services as job_services
+from closure.services import account_close
+from jobs import storage
+from jobs.intake.admission import jobs_submit
 from jobs.models import Job, Stem
-from tests.accounts.conftest import PASSWORD
-from tests.audio import song_bytes
 from tests.factories import UserFactory
-from tests.jobs.test_views import finished_job
+from tests.helpers.accounts import PASSWORD
+from tests.helpers.audio import song_bytes
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def person_with_everything(user, tmp_path):  # type: ignore[no-untyped-def]
     """Jobs (finished with stems on disk, and queued), a token, GitHub, a purchase."""
     done = finished_job(user)
     upload = SimpleUploadedFile("Queued.wav", song_bytes(tmp_path, seconds=1.0))
-    queued = job_services.jobs_submit(user=user, uploads=[upload], model="htdemucs")[0]
+    queued = jobs_submit(user=user, uploads=[upload], model="htdemucs")[0]
     api_token_create(user=user, name="script")
     SocialAccount.objects.create(user=user, provider="github", uid="777")
     pack = CreditPack.objects.create(name="Test pack", credits=5, price_cents=100)
@@ -49,12 +50,12 @@ def person_with_everything(user, tmp_path):  # type: ignore[no-untyped-def]
 
 def reauthenticate(client, user):  # type: ignore[no-untyped-def]
     client.force_login(user)
-    response = client.get(reverse("accounts:delete"))
+    response = client.get(reverse("closure:account_delete"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_reauthenticate"))
     response = client.post(response["Location"], {"password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:delete")
+    assert response["Location"] == reverse("closure:account_delete")
 
 
 def test_deleting_an_account_leaves_nothing_of_theirs(
@@ -63,11 +64,11 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     done, queued, purchase = person_with_everything(user, tmp_path)
     theirs = finished_job(other_user)
     their_token, their_secret = api_token_create(user=other_user, name="theirs")
-    assert done.output_dir.is_dir() and queued.upload_path.is_file()
+    assert storage.output_dir(done).is_dir() and storage.upload_path(queued).is_file()
     email, user_id = user.email, user.pk
 
     reauthenticate(client, user)
-    page = client.get(reverse("accounts:delete")).content.decode()
+    page = client.get(reverse("closure:account_delete")).content.decode()
     for promise in [
         "your 2 jobs",
         "1 still in progress is cancelled first",
@@ -81,17 +82,17 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
         assert promise in page, promise
 
     # Not without the confirmation box.
-    assert client.post(reverse("accounts:delete")).status_code == 400
+    assert client.post(reverse("closure:account_delete")).status_code == 400
     assert User.objects.filter(pk=user_id).exists()
 
-    response = client.post(reverse("accounts:delete"), {"confirm": "on"})
+    response = client.post(reverse("closure:account_delete"), {"confirm": "on"})
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert "_auth_user_id" not in client.session
 
     # Files: the stems, the queued upload, their folders.
-    assert not done.output_dir.exists()
-    assert not queued.upload_dir.exists()
+    assert not storage.output_dir(done).exists()
+    assert not storage.upload_dir(queued).exists()
     # Rows.
     assert not User.objects.filter(pk=user_id).exists()
     assert not Job.objects.filter(user_id=user_id).exists()
@@ -111,7 +112,7 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     assert email not in closed.email_hash
     # Another person is untouched.
     theirs.refresh_from_db()
-    assert theirs.output_dir.is_dir()
+    assert storage.output_dir(theirs).is_dir()
     assert all(stem.path.is_file() for stem in theirs.stems.all())
     assert ApiToken.objects.filter(pk=their_token.pk).exists()
     assert account_for_user(other_user).balance == 3
@@ -119,7 +120,7 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
 
 def test_a_returning_address_gets_no_new_bonus(client, user):
     email = user.email
-    user_delete(user=user)
+    account_close(user=user)
     response = client.post(
         reverse("account_signup"),
         {"email": email.upper(), "password1": PASSWORD, "password2": PASSWORD},
@@ -145,7 +146,7 @@ def test_addresses_are_normalised_before_hashing():
 def test_the_page_needs_a_fresh_password(client, user):
     client.force_login(user)
     for method in (client.get, client.post):
-        response = method(reverse("accounts:delete"))
+        response = method(reverse("closure:account_delete"))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("account_reauthenticate"))
     assert User.objects.filter(pk=user.pk).exists()
@@ -158,15 +159,15 @@ def test_a_wrong_password_does_not_unlock_deletion(client, user):
         {"password": "wrong"},
     )
     assert response.status_code == 200
-    assert client.get(reverse("accounts:delete")).status_code == 302
+    assert client.get(reverse("closure:account_delete")).status_code == 302
 
 
 def test_deleting_twice_is_harmless_for_the_hash(user, other_user):
     EmailAddress.objects.create(user=other_user, email="alias@example.com")
-    user_delete(user=user)
+    account_close(user=user)
     assert ClosedAccount.objects.count() == 1
     # Unverified addresses are not recorded: they may be someone else's.
-    user_delete(user=other_user)
+    account_close(user=other_user)
     assert ClosedAccount.objects.count() == 2
     assert not ClosedAccount.objects.filter(
         email_hash=email_hash("alias@example.com")

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.accounts.conftest import PASSWORD
+from tests.helpers.accounts import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

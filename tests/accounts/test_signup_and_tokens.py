@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken, User
 from billing.models import CreditEntry
 from billing.services import account_for_user
-from tests.accounts.conftest import PASSWORD, confirmation_link, mail_link
+from tests.helpers.accounts import PASSWORD, confirmation_link, mail_link
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from allauth.socialaccount.models import SocialAccount
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.services import user_delete
 from billing.services import account_for_user
-from tests.accounts.conftest import FakeGitHubUser
+from closure.services import account_close
+from tests.helpers.fake_github import FakeGitHubUser
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_an_unverified_github_address_must_be_verified_first(
 
 def test_a_returning_github_address_gets_no_new_bonus(client, fake_github):
     github_sign_in(client, fake_github)
-    user_delete(user=User.objects.get())
+    account_close(user=User.objects.get())
     client.logout()
     github_sign_in(client, fake_github)
     assert account_for_user(User.objects.get()).balance == 0
@@ -113,19 +113,21 @@ def test_an_email_account_can_connect_github(client, user, fake_github):
 def test_a_social_only_person_deletes_after_a_recent_sign_in(client, fake_github):
     github_sign_in(client, fake_github)
     user = User.objects.get()
-    assert client.get(reverse("accounts:delete")).status_code == 200  # just signed in
+    assert (
+        client.get(reverse("closure:account_delete")).status_code == 200
+    )  # just signed in
     # A session that signed in long ago must sign in with GitHub again.
     session = client.session
     for record in session["account_authentication_methods"]:
         record["at"] -= 3600
     session.save()
-    page = client.get(reverse("accounts:delete")).content.decode()
+    page = client.get(reverse("closure:account_delete")).content.decode()
     assert "Sign in again with GitHub" in page
-    response = client.post(reverse("accounts:delete"), {"confirm": "on"})
+    response = client.post(reverse("closure:account_delete"), {"confirm": "on"})
     assert response.status_code == 200
     assert User.objects.filter(pk=user.pk).exists()
     github_sign_in(client, fake_github, process="login", next="/accounts/delete/")
-    response = client.post(reverse("accounts:delete"), {"confirm": "on"})
+    response = client.post(reverse("closure:account_delete"), {"confirm": "on"})
     assert response.status_code == 302
     assert not User.objects.exists()
 

@@ -7,11 +7,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.services import EmailNotVerified
-from jobs import services
+from jobs.intake.admission import jobs_submit
 from jobs.models import Job
-from tests.audio import song_bytes
-from tests.conftest import shared_files
 from tests.factories import UserFactory
+from tests.helpers.audio import song_bytes
+from tests.helpers.jobs import shared_files
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,7 @@ def test_the_service_refuses_an_unverified_address_before_touching_files(
     unverified_user, tmp_path
 ):
     with pytest.raises(EmailNotVerified) as refused:
-        services.jobs_submit(
-            user=unverified_user, uploads=[upload(tmp_path)], model="htdemucs"
-        )
+        jobs_submit(user=unverified_user, uploads=[upload(tmp_path)], model="htdemucs")
     assert refused.value.status_code == 403
     assert refused.value.code == "email_unverified"
     assert unverified_user.email in refused.value.message

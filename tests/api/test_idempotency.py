@@ -1,16 +1,15 @@
 """Idempotency-Key on POST /api/v1/jobs/: a retry is answered, not charged."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from billing.services import account_for_user
 from jobs.models import Job, JobSubmission
-from tests.api.conftest import post_jobs, token_client, upload
-from tests.conftest import shared_files
+from tests.helpers.api import post_jobs, token_client, upload
+from tests.helpers.jobs import shared_files
+from tests.helpers.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -107,27 +106,17 @@ def test_an_unusable_key_is_400(api, wav, key):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_one_key_charge_once(user, wav):
     clients = [token_client(user) for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-    answers: list = []
 
-    def send(client) -> None:  # type: ignore[no-untyped-def]
-        try:
-            barrier.wait()
-            response = post_jobs(
-                client,
-                upload(wav, "a.wav"),
-                upload(wav, "b.wav"),
-                headers={"Idempotency-Key": "race"},
-            )
-            answers.append((response.status_code, _ids(response)))
-        finally:
-            connection.close()
+    def send(client) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+        response = post_jobs(
+            client,
+            upload(wav, "a.wav"),
+            upload(wav, "b.wav"),
+            headers={"Idempotency-Key": "race"},
+        )
+        return response.status_code, _ids(response)
 
-    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(send, clients)
     assert [status for status, _ in answers] == [201] * len(clients)
     assert len({tuple(ids) for _, ids in answers}) == 1
     assert Job.objects.count() == 2

@@ -11,11 +11,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from billing.services import account_for_user, credits_adjust
-from jobs import services
+from jobs import lifecycle, storage
 from jobs.models import Job
-from tests.api.conftest import JOBS, post_jobs, upload
-from tests.conftest import shared_files
-from tests.helpers import finished_job
+from tests.helpers.api import JOBS, post_jobs, upload
+from tests.helpers.jobs import finished_job, shared_files
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +235,7 @@ def test_job_detail_shows_stems_and_download_links(api, user):
 def test_delete_cancels_refunds_and_removes_files(api, user, wav):
     [created] = post_jobs(api, upload(wav)).json()
     job = Job.objects.get(pk=created["id"])
-    assert job.upload_path.exists()
+    assert storage.upload_path(job).exists()
     assert account_for_user(user).balance == 2
     response = api.delete(f"{JOBS}{job.pk}/")
     assert response.status_code == 204
@@ -249,7 +248,7 @@ def test_delete_cancels_refunds_and_removes_files(api, user, wav):
 def test_delete_of_a_finished_job_removes_its_stems(api, user):
     job = finished_job(user)
     assert api.delete(f"{JOBS}{job.pk}/").status_code == 204
-    assert not job.output_dir.exists()
+    assert not storage.output_dir(job).exists()
     assert account_for_user(user).balance == 3  # nothing to refund
 
 
@@ -269,7 +268,7 @@ def test_stem_download_has_type_name_and_ranges(api, user):
     assert whole["Content-Type"] == "audio/wav"
     assert 'filename="Song - vocals.wav"' in whole["Content-Disposition"]
     assert whole["Accept-Ranges"] == "bytes"
-    assert body == (job.output_dir / "vocals.wav").read_bytes()
+    assert body == (storage.output_dir(job) / "vocals.wav").read_bytes()
     part = api.get(url, HTTP_RANGE="bytes=0-9")
     assert part.status_code == 206
     assert part["Content-Range"] == f"bytes 0-9/{len(body)}"
@@ -299,7 +298,7 @@ def test_zip_of_an_unfinished_job_is_404_not_ready(api, wav):
 def test_expired_stems_are_410_and_links_are_null(api, user):
     job = finished_job(user)
     Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(hours=1))
-    services.jobs_purge_expired()
+    lifecycle.jobs_purge_expired()
     assert_error(api.get(f"{JOBS}{job.pk}/download/"), 410, "expired")
     assert_error(api.get(f"{JOBS}{job.pk}/stems/vocals/"), 410, "expired")
     body = api.get(f"{JOBS}{job.pk}/").json()
@@ -331,7 +330,7 @@ def test_another_persons_job_is_404_for_every_verb(api, other_user, subpath, ver
     if verb != "head":
         assert response.json()["code"] == "not_found"
     assert Job.objects.filter(pk=theirs.pk).exists()
-    assert (theirs.output_dir / "vocals.wav").exists()
+    assert (storage.output_dir(theirs) / "vocals.wav").exists()
 
 
 @pytest.mark.parametrize("subpath", SUBPATHS)

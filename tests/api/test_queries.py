@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import Job, Stem
-from tests.api.conftest import JOBS, token_client
+from tests.helpers.api import JOBS, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.services import api_token_create
 from billing.services import credits_adjust
 from config.wsgi import application
-from tests.helpers import finished_job
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from jobs.models import Job
-from tests.api.conftest import JOBS, post_jobs, token_client, upload
+from tests.helpers.api import JOBS, post_jobs, token_client, upload
 
 pytestmark = pytest.mark.django_db
 

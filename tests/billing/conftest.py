@@ -9,8 +9,8 @@ from django.apps import apps
 from django.test import Client
 from square.core import http_client
 
-from tests.billing.helpers import WEBHOOK_URL
-from tests.fakes.square import FakeSquare
+from tests.helpers.billing import WEBHOOK_URL
+from tests.helpers.fake_square import FakeSquare
 
 
 @pytest.fixture(autouse=True)

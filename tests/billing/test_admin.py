@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from billing.models import CreditEntry, Purchase, WebhookEvent
 from billing.services import account_for_user
-from tests.billing.helpers import buy, deliver
+from tests.helpers.billing import buy, deliver
 
 pytestmark = pytest.mark.django_db
 

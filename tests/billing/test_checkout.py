@@ -8,7 +8,7 @@ from django.urls import reverse
 from billing.models import CreditEntry, CreditPack, Purchase
 from billing.selectors import packs_active
 from billing.services import account_for_user
-from tests.billing.helpers import buy, deliver, pack
+from tests.helpers.billing import buy, deliver, pack
 
 pytestmark = pytest.mark.django_db
 

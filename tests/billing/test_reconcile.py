@@ -10,7 +10,7 @@ from billing.models import Purchase
 from billing.purchases import purchases_reconcile
 from billing.services import account_for_user
 from billing.tasks import purchases_reconcile_task
-from tests.billing.helpers import buy, deliver
+from tests.helpers.billing import buy, deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_reconcile_does_nothing_without_square(user, settings):
 
 def test_the_reconcile_task_is_on_the_cron():
     scheduler = CronScheduler(connection=django_rq.get_connection("default"))
-    scheduler.load_config_from_file("jobs.cron")
+    scheduler.load_config_from_file("config.cron")
     intervals = {
         job.func: job.interval
         for job in scheduler.get_jobs()

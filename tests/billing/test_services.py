@@ -1,9 +1,7 @@
-import threading
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from accounts.services import user_signed_up
 from billing.models import CreditAccount, CreditEntry
@@ -17,6 +15,7 @@ from billing.services import (
 )
 from jobs.models import Job
 from tests.factories import UserFactory
+from tests.helpers.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -97,24 +96,15 @@ def test_concurrent_debits_never_overdraw():
     person = UserFactory()
     credits_adjust(user=person, delta=1, note="one credit")
     jobs = [_job(person), _job(person)]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def debit(job: Job) -> None:
-        barrier.wait()
+    def debit(job: Job) -> str:
         try:
             credits_debit(user=person, amount=1, job=job)
-            outcomes.append("ok")
         except InsufficientCredits:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
+        return "ok"
 
-    threads = [threading.Thread(target=debit, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(debit, jobs)
     assert sorted(outcomes) == ["ok", "refused"]
     assert CreditAccount.objects.get(user=person).balance == 0
     assert not ledger_mismatches()

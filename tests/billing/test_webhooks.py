@@ -1,16 +1,15 @@
 import json
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 
 from billing.models import CreditAccount, CreditEntry, Purchase, WebhookEvent
 from billing.services import account_for_user, credits_debit, ledger_mismatches
 from jobs.models import Job
-from tests.billing.helpers import buy, deliver
 from tests.factories import UserFactory
+from tests.helpers.billing import buy, deliver
+from tests.helpers.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -259,21 +258,9 @@ def test_duplicate_webhooks_racing_grant_once(square, same_event_id):
     purchase = buy(buyer, 25)
     _created, updated = square.pay(purchase.square_order_id)
     deliveries = [updated, updated if same_event_id else dict(updated, event_id="x")]
-    barrier = threading.Barrier(2)
-    statuses: list[int] = []
-
-    def post(event: dict) -> None:
-        try:
-            barrier.wait()
-            statuses.append(deliver(Client(), square, event).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(e,)) for e in deliveries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = race(
+        lambda event: deliver(Client(), square, event).status_code, deliveries
+    )
     assert statuses == [200, 200]
     assert CreditAccount.objects.get(user=person).balance == 25
     assert CreditEntry.objects.filter(purchase=purchase).count() == 1

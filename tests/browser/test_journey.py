@@ -13,15 +13,9 @@ from django.utils import timezone
 from accounts.models import User
 from billing.services import credits_adjust
 from cms import site_content
+from jobs.lifecycle import jobs_purge_expired
 from jobs.models import Job
-from jobs.services import jobs_purge_expired
-from tests.browser.conftest import (
-    axe_check,
-    drop_files,
-    screenshot,
-    wait_for,
-    wav_bytes,
-)
+from tests.helpers.browser import axe_check, drop_files, screenshot, wait_for, wav_bytes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from billing.services import credits_adjust
-from tests.browser.conftest import drop_files, wait_for, wav_bytes
-from tests.conftest import signed_up_user
+from tests.helpers.accounts import signed_up_user
+from tests.helpers.browser import drop_files, wait_for, wav_bytes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -4,7 +4,7 @@ by the real stemworker), pricing, the content pages, log in and sign up."""
 import pytest
 from django.core.management import call_command
 
-from tests.browser.conftest import axe_check, screenshot
+from tests.helpers.browser import axe_check, screenshot
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

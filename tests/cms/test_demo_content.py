@@ -120,7 +120,7 @@ def test_the_admin_action_separates_the_song_again(
     sf.write(buffer, synth.sample_song(5.0), synth.RATE, format="WAV")
     song.source.save("editor song.wav", ContentFile(buffer.getvalue()))
     listing = admin_client.get("/cms/snippets/cms/samplesong/").content.decode()
-    url = f"/cms/sample-songs/{song.pk}/separate/"
+    url = f"/cms/snippets/cms/samplesong/{song.pk}/separate/"
     assert url in listing
     assert "Separate again" in admin_client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -137,7 +137,7 @@ def test_the_admin_action_separates_the_song_again(
 
 
 def test_only_editors_may_rerun(client) -> None:
-    from tests.conftest import signed_up_user
+    from tests.helpers.accounts import signed_up_user
 
     song = SampleSong.objects.create()
     client.force_login(signed_up_user())

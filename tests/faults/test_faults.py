@@ -16,11 +16,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from billing.services import account_for_user, ledger_mismatches
-from jobs import recovery, services, volume, worker_client
+from jobs import messages, storage
+from jobs import stemworker as stemworker_api
+from jobs.intake.admission import jobs_submit
 from jobs.models import Job
-from tests.audio import song_bytes
-from tests.conftest import shared_files, signed_up_user
-from tests.faults.conftest import FlakyTcpProxy, database_url, wait_until
+from jobs.runner import reaper
+from tests.helpers.accounts import signed_up_user
+from tests.helpers.audio import song_bytes
+from tests.helpers.faults import FlakyTcpProxy, database_url, wait_until
+from tests.helpers.jobs import shared_files
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,7 +38,7 @@ def submit(user, tmp_path: Path, count: int, prefix: str = "song") -> list[Job]:
         SimpleUploadedFile(f"{prefix} {n}.wav", audio, content_type="audio/wav")
         for n in range(count)
     ]
-    return services.jobs_submit(user=user, uploads=uploads, model="htdemucs")
+    return jobs_submit(user=user, uploads=uploads, model="htdemucs")
 
 
 def separating(job: Job) -> bool:
@@ -42,8 +46,8 @@ def separating(job: Job) -> bool:
     if status_of(job) != Job.Status.RUNNING:
         return False
     try:
-        return worker_client.separation_get(str(job.pk))["status"] == "running"
-    except (worker_client.SeparationNotFound, worker_client.StemworkerUnavailable):
+        return stemworker_api.separation_get(str(job.pk))["status"] == "running"
+    except (stemworker_api.SeparationNotFound, stemworker_api.StemworkerUnavailable):
         return False
 
 
@@ -53,7 +57,7 @@ def all_ended() -> bool:
 
 
 def scratch_left() -> list[Path]:
-    """Uploads and work folders still on the shared volume."""
+    """Uploads and work folders still on the shared storage."""
     return [
         entry
         for folder in ("work", "uploads")
@@ -68,7 +72,7 @@ def status_of(job: Job) -> str:
 
 
 def assert_books_balanced(*people) -> None:  # type: ignore[no-untyped-def]
-    """Every credit accounted for, and only succeeded jobs' stems on the volume."""
+    """Every credit accounted for, and only succeeded jobs' stems on the storage."""
     assert ledger_mismatches() == []
     call_command("check_ledger")
     for person in people:
@@ -97,7 +101,7 @@ def test_a_worker_killed_mid_job(baseline, stemworker, rq_workers, settings, tmp
     time.sleep(settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 1)
 
     def reaped() -> bool:
-        recovery.jobs_reap()
+        reaper.jobs_reap()
         return status_of(first) != Job.Status.RUNNING
 
     wait_until(reaped, 120, "the reaper to see to the first job")
@@ -105,8 +109,8 @@ def test_a_worker_killed_mid_job(baseline, stemworker, rq_workers, settings, tmp
     assert status_of(first) == Job.Status.SUCCEEDED, first.error
     assert first.stems.count() == 4
     assert status_of(second) == Job.Status.SUCCEEDED
-    with pytest.raises(worker_client.SeparationNotFound):
-        worker_client.separation_get(str(first.pk))  # collected and forgotten
+    with pytest.raises(stemworker_api.SeparationNotFound):
+        stemworker_api.separation_get(str(first.pk))  # collected and forgotten
     assert_books_balanced(person)
 
 
@@ -123,12 +127,12 @@ def test_a_worker_killed_for_good_with_no_result_fails_the_job(
     stemworker.kill()
     time.sleep(settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 1)
 
-    assert recovery.jobs_reap()["failed"] == 1
+    assert reaper.jobs_reap()["failed"] == 1
 
     job.refresh_from_db()
-    assert (job.status, job.error) == (Job.Status.FAILED, recovery.STOPPED_RESPONDING)
-    later = time.time() + volume.SWEEP_GRACE_SECONDS + 1
-    volume.shared_volume_sweep(now=later)  # the work folder nobody will delete
+    assert (job.status, job.error) == (Job.Status.FAILED, messages.STOPPED_RESPONDING)
+    later = time.time() + storage.SWEEP_GRACE_SECONDS + 1
+    storage.shared_volume_sweep(now=later)  # the work folder nobody will delete
     assert_books_balanced(person)
 
 
@@ -159,8 +163,8 @@ def test_the_stemworker_lost_mid_job(
         # Its work folder stays until the stemworker would have cleaned it up;
         # the sweeper removes it once the grace period has passed.
         assert len(scratch_left()) == 1
-        later = time.time() + volume.SWEEP_GRACE_SECONDS + 1
-        assert volume.shared_volume_sweep(now=later) == 1
+        later = time.time() + storage.SWEEP_GRACE_SECONDS + 1
+        assert storage.shared_volume_sweep(now=later) == 1
     job.refresh_from_db()
     assert job.status == ends, job.error
     if ends == Job.Status.FAILED:
@@ -176,7 +180,7 @@ def test_redis_flushed_mid_job(baseline, stemworker, rq_workers, tmp_path):
     wait_until(lambda: separating(running), 120, "the first separation")
     django_rq.get_connection("stems").flushdb()  # every turn is gone
 
-    assert recovery.jobs_reap()["requeued"] == 2  # PostgreSQL knows they wait
+    assert reaper.jobs_reap()["requeued"] == 2  # PostgreSQL knows they wait
 
     wait_until(all_ended, 240, "every job to end")
     assert {status_of(job) for job in [running, *queued]} == {Job.Status.SUCCEEDED}

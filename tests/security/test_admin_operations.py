@@ -8,8 +8,8 @@ from django.test import Client
 
 from accounts.models import User
 from billing.models import CreditEntry
-from tests.conftest import signed_up_user
-from tests.helpers import finished_job
+from tests.helpers.accounts import signed_up_user
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 

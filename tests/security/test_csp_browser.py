@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from wagtail.models import Page
 
-from tests.helpers import finished_job
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery staple"  # UserFactory's
 
 @pytest.fixture
 def superuser(baseline):  # type: ignore[no-untyped-def]
-    from tests.conftest import signed_up_user
+    from tests.helpers.accounts import signed_up_user
 
     return signed_up_user(is_staff=True, is_superuser=True)
 

@@ -19,9 +19,9 @@ from accounts.services import api_token_create
 from billing.models import CreditEntry, CreditPack, Purchase
 from billing.services import account_for_user
 from jobs.models import Job
-from tests.api.conftest import upload
-from tests.audio import song_bytes
-from tests.helpers import finished_job
+from tests.helpers.api import upload
+from tests.helpers.audio import song_bytes
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 

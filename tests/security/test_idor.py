@@ -19,8 +19,9 @@ from accounts.models import ApiToken, User
 from accounts.services import api_token_create
 from billing.models import CreditEntry, CreditPack, Purchase
 from billing.services import account_for_user
+from jobs import storage
 from jobs.models import Job
-from tests.helpers import finished_job
+from tests.helpers.jobs import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,7 @@ def test_deleting_their_finished_job_changes_nothing(
     assert_not_found(my_api.delete(f"/api/v1/jobs/{theirs.pk}/"))
     theirs.refresh_from_db()
     assert theirs.status == Job.Status.SUCCEEDED
-    assert (theirs.output_dir / "vocals.wav").is_file()
+    assert (storage.output_dir(theirs) / "vocals.wav").is_file()
 
 
 def test_cancelling_their_running_job_changes_nothing(

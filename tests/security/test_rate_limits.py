@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.models import User
 from billing.services import credits_adjust
 from jobs.models import Job
-from tests.audio import song_bytes
+from tests.helpers.audio import song_bytes
 
 pytestmark = pytest.mark.django_db
 

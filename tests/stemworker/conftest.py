@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.model_repo import build_repo
 from stemworker.config import get_settings
-from stemworker.devmodels import build_repo
-from tests.stemworker.helpers import FAKE_CLI, TINY_REPO, TOKEN
+from tests.helpers.stemworker import FAKE_CLI, TINY_REPO, TOKEN
 
 
 @pytest.fixture(scope="session")

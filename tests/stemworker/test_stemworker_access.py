@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.stemworker.helpers import AUTH, TOKEN
+from tests.helpers.stemworker import AUTH, TOKEN
 
 # Answer without a token: the liveness check, and FastAPI's generated docs
 # (the schema of the routes, no data; the service is on the internal network).

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stemworker import messages
-from tests.stemworker.helpers import AUTH
+from tests.helpers.stemworker import AUTH
 
 
 def body(shared_root: Path, name: str = "song.wav", **extra: Any) -> dict[str, Any]:
@@ -157,6 +157,19 @@ def test_unknown_model_or_stem_is_400(client: TestClient, shared_root: Path) -> 
         assert response.status_code == 400, extra
     payload = body(shared_root, model="htdemucs_6s", two_stems="guitar")
     assert client.post("/separations", json=payload, headers=AUTH).status_code == 202
+
+
+def test_a_time_limit_above_the_cap_is_refused_not_shortened(
+    make_client: Callable[..., TestClient], shared_root: Path
+) -> None:
+    client = make_client(STEMWORKER_JOB_TIMEOUT="600")
+    response = client.post(
+        "/separations", json=body(shared_root, timeout_seconds=601), headers=AUTH
+    )
+    assert response.status_code == 400
+    assert "STEMWORKER_JOB_TIMEOUT=600" in response.json()["detail"]
+    accepted = body(shared_root, "ok.wav", timeout_seconds=600)
+    assert client.post("/separations", json=accepted, headers=AUTH).status_code == 202
 
 
 def test_full_pool_is_429_and_repost_is_idempotent(

@@ -9,7 +9,7 @@ import yaml
 from demucs.apply import BagOfModels
 from demucs.pretrained import get_model
 
-from stemworker.devmodels import build_repo
+from devtools.model_repo import build_repo
 
 
 def test_tiny_repo_loads_with_demucs(tiny_repo: Path) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from stemworker import messages
-from stemworker.testing import (
+from devtools.stemworker_process import (
     free_port,
     start_stemworker,
     stop_stemworker,
     wait_healthy,
 )
-from tests.stemworker.helpers import AUTH, TOKEN, write_wav
+from stemworker import messages
+from tests.helpers.stemworker import AUTH, TOKEN, write_wav
 
 FOUR = ["bass", "drums", "other", "vocals"]
 

@@ -1,10 +1,10 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import User
 from billing.services import credits_adjust
-from config.exceptions import DomainError
+from core.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="Granted from the command line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = User.objects.filter(email__iexact=options["email"]).first()
+        user = get_user_model().objects.filter(email__iexact=options["email"]).first()
         if user is None:
             raise CommandError(f"No account with the email {options['email']}.")
         try:

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from jobs.services import jobs_purge_expired
+from jobs.lifecycle import jobs_purge_expired
 
 
 class Command(BaseCommand):

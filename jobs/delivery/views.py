@@ -1,0 +1,208 @@
+"""The signed-in pages: dashboard with upload, job page, downloads.
+
+Thin views: admission is jobs.intake, state changes jobs.lifecycle, ownership
+selectors.job_get_for_user, the polled JSON presenters.job_representation and
+the downloads the responders the API uses too.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.types import signed_in_user
+from core.errors import DomainError
+from core.throttling import JobCreateRateThrottle
+from jobs import catalog, lifecycle, messages, selectors, storage
+from jobs.intake.admission import jobs_submit
+from jobs.models import Job
+
+from . import downloads
+from .forms import JobUploadForm
+from .presenters import job_player, jobs_representation
+
+RECENT_JOBS = 50
+STATUS_LABELS = dict(Job.Status.choices)
+
+
+def _dashboard(
+    request: HttpRequest, form: JobUploadForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = signed_in_user(request)
+    models = catalog.models_available()
+    jobs = list(selectors.jobs_for_user(user=user)[:RECENT_JOBS])
+    summary = selectors.account_summary(user=user)
+    context = {
+        "form": form or JobUploadForm(models=models),
+        "jobs": jobs,
+        "credits": summary.credits,
+        "active_count": summary.active_jobs,
+        "max_active": summary.max_active_jobs,
+        "max_upload_mb": settings.MAX_UPLOAD_MB,
+        "models": models,
+        "upload_config": {
+            "api_url": "/api/v1/jobs/",
+            "max_active": summary.max_active_jobs,
+            "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
+            "credits_url": reverse("billing:credits"),
+            "job_page_url": reverse("jobs:dashboard"),
+            "status_labels": STATUS_LABELS,
+            "models": models,
+        },
+    }
+    return render(request, "jobs/dashboard.html", context, status=status)
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _dashboard(request)
+
+
+class _UploadFormThrottle(JobCreateRateThrottle):
+    """Counts the form's uploads in each person's job-creation budget, the one
+    the API's POST /api/v1/jobs/ uses (API_THROTTLE_JOB_CREATE)."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": f"user:{request.user.pk}",
+        }
+
+
+def _upload_rate_limited(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Past the rate: 429 with Retry-After, and no job made."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = _UploadFormThrottle()
+        if throttle.allow_request(request, None):  # type: ignore[arg-type]
+            return view(request, *args, **kwargs)
+        wait = max(1, round(throttle.wait() or 1))
+        flash.error(request, messages.too_many_uploads(wait))
+        response = _dashboard(request, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+    return wrapper
+
+
+@login_required
+@require_POST
+@_upload_rate_limited
+def job_upload(request: HttpRequest) -> HttpResponse:
+    try:
+        storage.shared_volume_ensure_room()  # then no byte of the body is stored
+    except storage.SharedVolumeFull as full:
+        flash.error(request, full.message)
+        response = _dashboard(request, status=full.status_code)
+        response["Retry-After"] = str(full.retry_after)
+        return response
+    form = JobUploadForm(request.POST, request.FILES, models=catalog.models_available())
+    if getattr(request, "upload_too_large", False):
+        form.is_valid()
+        form.add_error("songs", messages.file_too_large(settings.MAX_UPLOAD_MB))
+        return _dashboard(request, form, status=413)
+    if not form.is_valid():
+        return _dashboard(request, form, status=400)
+    try:
+        jobs = jobs_submit(
+            user=signed_in_user(request),
+            uploads=form.cleaned_data["songs"],
+            model=form.cleaned_data["model"],
+            two_stems=form.cleaned_data["two_stems"],
+            output_format=form.cleaned_data["output_format"],
+        )
+    except DomainError as error:
+        form.add_error("songs", error.message)
+        return _dashboard(request, form, status=error.status_code)
+    count = len(jobs)
+    flash.success(
+        request, f"{count} song{'s' if count != 1 else ''} queued for separation."
+    )
+    return HttpResponseRedirect(reverse("jobs:dashboard"))
+
+
+@login_required
+@require_GET
+def job_list_status(request: HttpRequest) -> JsonResponse:
+    """What the dashboard polls: the account summary and the recent jobs, each
+    in the API's `job` shape."""
+    user = signed_in_user(request)
+    jobs = list(selectors.jobs_for_user(user=user)[:RECENT_JOBS])
+    return JsonResponse(
+        {
+            "account": asdict(selectors.account_summary(user=user)),
+            "jobs": jobs_representation(jobs, base_url=request.build_absolute_uri("/")),
+        }
+    )
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
+    job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+    context = {
+        "job": job,
+        "player": job_player(job),
+        "status_labels": STATUS_LABELS,
+        "api_url": f"/api/v1/jobs/{job.pk}/",
+    }
+    return render(request, "jobs/job_detail.html", context)
+
+
+@login_required
+@require_POST
+def job_delete(request: HttpRequest, pk: str) -> HttpResponse:
+    job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+    name = job.original_filename
+    lifecycle.job_delete(job=job)
+    flash.success(request, f"Deleted “{name}” and its files.")
+    return HttpResponseRedirect(reverse("jobs:dashboard"))
+
+
+def _refusals_as_text(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """A download the responders refuse (410 expired, 404 missing) answers with
+    its message as plain text, the same words the API sends as JSON."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as refusal:
+            return HttpResponse(
+                refusal.message, status=refusal.status_code, content_type="text/plain"
+            )
+
+    return wrapper
+
+
+@login_required
+@require_GET
+@_refusals_as_text
+def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponseBase:
+    job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+    return downloads.stem_response(
+        request, job=job, name=name, as_attachment=request.GET.get("inline") != "1"
+    )
+
+
+@login_required
+@require_GET
+@_refusals_as_text
+def zip_download(request: HttpRequest, pk: str) -> HttpResponseBase:
+    job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+    return downloads.zip_response(request, job=job)

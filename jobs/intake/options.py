@@ -1,0 +1,41 @@
+"""The separation options of an upload: model, two-stem choice, output format."""
+
+from dataclasses import dataclass
+
+from jobs import catalog, messages
+from jobs.models import Job
+
+from .errors import InvalidJobRequest
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    model: str
+    two_stems: str
+    output_format: str
+
+
+def job_options_validate(
+    *, model: str, two_stems: str = "", output_format: str = "mp3"
+) -> JobOptions:
+    """Check the model, two-stem choice and format; the message lists valid choices.
+
+    Raises InvalidJobRequest.
+    """
+    models = catalog.models_available()
+    chosen = next((m for m in models if m["name"] == model), None)
+    if chosen is None:
+        names = [m["name"] for m in models]
+        if not model:
+            raise InvalidJobRequest(messages.choose_model(names))
+        raise InvalidJobRequest(messages.unknown_model(model, names))
+    if two_stems and two_stems not in chosen["stems"]:
+        raise InvalidJobRequest(
+            messages.unknown_stem(model, two_stems, list(chosen["stems"]))
+        )
+    formats = [choice.value for choice in Job.OutputFormat]
+    if output_format not in formats:
+        raise InvalidJobRequest(messages.unknown_format(output_format, formats))
+    return JobOptions(
+        model=model, two_stems=two_stems or "", output_format=output_format
+    )

@@ -1,0 +1,109 @@
+"""Reads with a rule: whose jobs these are, what an account may still do, and
+which queued job is the fairest to start next."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from billing.services import account_for_user
+
+from .models import Job, JobQuerySet, Stem
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def jobs_for_user(*, user: "User") -> JobQuerySet:
+    """The person's jobs, newest first: every page and API call starts here.
+
+    Leaves out the demucs log (up to 20 kB a job), which people never see.
+    """
+    return Job.objects.for_user(user).defer("error_log")
+
+
+def job_get_for_user(*, user: "User", pk: uuid.UUID | str) -> Job:
+    """The person's job, or Http404: another person's job does not exist for
+    them (never a 403), on the site and in the API alike."""
+    try:
+        return jobs_for_user(user=user).get(pk=pk)
+    except (Job.DoesNotExist, ValidationError, ValueError) as missing:
+        raise Http404("No such job.") from missing
+
+
+def stem_get(*, job: Job, name: str) -> Stem:
+    try:
+        return job.stems.get(name=name)
+    except Stem.DoesNotExist as missing:
+        raise Http404("No such stem.") from missing
+
+
+def stems_by_job(jobs: Sequence[Job]) -> dict[uuid.UUID, list[tuple[str, int]]]:
+    """(name, size) of each job's stems, in one query (names and sizes only: the
+    waveform peaks are hundreds of numbers each)."""
+    stems: dict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
+    if jobs:
+        rows = Stem.objects.filter(job__in=[job.pk for job in jobs]).values_list(
+            "job_id", "name", "size_bytes"
+        )
+        for job_id, name, size in rows.order_by("id"):
+            stems[job_id].append((name, size))
+    return stems
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    email: str
+    credits: int
+    active_jobs: int
+    max_active_jobs: int
+
+
+def account_summary(*, user: "User") -> AccountSummary:
+    """Credits and job slots: what GET /api/v1/me/ and the dashboard show."""
+    return AccountSummary(
+        email=user.email,
+        credits=account_for_user(user).balance,
+        active_jobs=Job.objects.for_user(user).active().count(),
+        max_active_jobs=settings.MAX_ACTIVE_JOBS_PER_USER,
+    )
+
+
+def fairest_queued() -> JobQuerySet:
+    """Queued jobs in the order they should start: the person with the fewest
+    running jobs, then the one served least recently, then the oldest song.
+
+    So one person's five queued songs never hold another person's first song
+    behind all five.
+    """
+    user_jobs = Job.objects.filter(user=OuterRef("user")).order_by()
+    running = (
+        user_jobs.filter(status=Job.Status.RUNNING)
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last_start = (
+        user_jobs.filter(started_at__isnull=False)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    return (
+        Job.objects.filter(status=Job.Status.QUEUED)
+        .annotate(
+            user_running=Coalesce(Subquery(running), 0),
+            user_last_start=Subquery(last_start),
+        )
+        .order_by(
+            "user_running",
+            F("user_last_start").asc(nulls_first=True),
+            "created_at",
+        )
+    )

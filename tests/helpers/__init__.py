@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules; fixtures live in the conftest files."""

@@ -1,0 +1,82 @@
+"""Helpers for the browser tests: accessibility checks, screenshots, dropping files."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def axe_check(page: Any, name: str) -> None:
+    """Run axe-core (WCAG 2.1 A/AA rules) on the page: no serious or critical."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        # From our static files, not inlined: the page's CSP allows only 'self'.
+        page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
+    results = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                            'best-practice']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"axe on {name}:\n" + "\n".join(bad)
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+def drop_files(page: Any, selector: str, files: list[tuple[str, bytes]]) -> None:
+    """Drop files on an element the way a browser does: DataTransfer + drop."""
+    import base64
+
+    payload = [
+        {"name": name, "b64": base64.b64encode(data).decode()} for name, data in files
+    ]
+    page.evaluate(
+        """([selector, files]) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const raw = atob(f.b64);
+                const bytes = new Uint8Array(raw.length);
+                for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
+                transfer.items.add(new File([bytes], f.name, {type: "audio/wav"}));
+            }
+            const target = document.querySelector(selector);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                target.dispatchEvent(new DragEvent(type, {
+                    bubbles: true, cancelable: true, dataTransfer: transfer,
+                }));
+            }
+        }""",
+        [selector, payload],
+    )
+
+
+def wav_bytes(tmp_path: Path, name: str, seconds: float) -> bytes:
+    """A small mono 22 kHz song made in code (tests/audio.py)."""
+    from tests.helpers.audio import write_song
+
+    return write_song(tmp_path / name, seconds, rate=22050, channels=1).read_bytes()

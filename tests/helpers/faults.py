@@ -1,0 +1,92 @@
+"""Breaking real processes: a PostgreSQL connection to cut, and patient waiting."""
+
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from django.db import connection
+
+
+def database_url(port: int | None = None) -> str:
+    """The test database, as the URL another process needs to reach it."""
+    params = connection.settings_dict
+    host = params.get("HOST") or "127.0.0.1"
+    port = port or int(params.get("PORT") or 5432)
+    user = params.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+class FlakyTcpProxy:
+    """A TCP proxy to PostgreSQL that can drop every connection and refuse new
+    ones for a while: the database "briefly unreachable", for real."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self.closed = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(
+                target=self._pipe, args=(client, upstream), daemon=True
+            ).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        peers = {a: b, b: a}
+        try:
+            while not self.cut.is_set():
+                ready, _, _ = select.select(list(peers), [], [], 0.2)
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peers[sock].sendall(data)
+        except OSError:
+            pass
+        finally:
+            a.close()
+            b.close()
+
+    def outage(self, seconds: float) -> None:
+        """Drop every connection, refuse new ones for `seconds`, then recover."""
+        self.cut.set()
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._sockets.clear()
+        time.sleep(seconds)
+        self.cut.clear()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.cut.set()
+        self.listener.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"gave up waiting for {what} after {timeout}s")

@@ -1,0 +1,82 @@
+"""The site and the API download through the same responders: the same 404s,
+the same 410, and never a 500 for a file that is gone."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from jobs import lifecycle, messages, storage
+from jobs.models import Job
+from tests.helpers.api import token_client
+from tests.helpers.jobs import finished_job
+
+pytestmark = pytest.mark.django_db
+
+
+def _site(client, user):  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    return client
+
+
+def _stem_urls(job: Job) -> tuple[str, str]:
+    site = reverse("jobs:stem", args=[job.pk, "vocals"])
+    return site, f"/api/v1/jobs/{job.pk}/stems/vocals/"
+
+
+def _zip_urls(job: Job) -> tuple[str, str]:
+    return reverse("jobs:zip", args=[job.pk]), f"/api/v1/jobs/{job.pk}/download/"
+
+
+def test_a_stem_whose_file_is_missing_is_a_404_on_both(client, user):
+    job = finished_job(user)
+    job.stems.get(name="vocals").path.unlink()
+    site_url, api_url = _stem_urls(job)
+    site = _site(client, user).get(site_url)
+    assert site.status_code == 404
+    assert site.content.decode() == messages.STEM_MISSING
+    api = token_client(user).get(api_url)
+    assert api.status_code == 404
+    assert api.json() == {"detail": messages.STEM_MISSING, "code": "not_found"}
+
+
+def test_a_zip_with_a_stem_file_missing_is_a_404_on_both(client, user):
+    job = finished_job(user)
+    job.stems.get(name="no_vocals").path.unlink()
+    site_url, api_url = _zip_urls(job)
+    assert _site(client, user).get(site_url).status_code == 404
+    api = token_client(user).get(api_url)
+    assert api.status_code == 404
+    assert api.json()["detail"] == messages.STEM_MISSING
+    assert not storage.zip_path(job).exists()
+
+
+@pytest.mark.parametrize("urls", [_stem_urls, _zip_urls])
+def test_expired_stems_are_a_410_with_one_message(client, user, urls):
+    job = finished_job(user)
+    lifecycle.jobs_purge_expired(now=timezone.now() + timedelta(days=2))
+    site_url, api_url = urls(job)
+    site = _site(client, user).get(site_url)
+    assert (site.status_code, site.content.decode()) == (410, messages.STEMS_EXPIRED)
+    api = token_client(user).get(api_url)
+    assert api.status_code == 410
+    assert api.json() == {"detail": messages.STEMS_EXPIRED, "code": "expired"}
+
+
+def test_a_stem_the_job_lacks_is_a_404_on_both(client, user):
+    job = finished_job(user)
+    site = _site(client, user).get(reverse("jobs:stem", args=[job.pk, "drums"]))
+    assert site.status_code == 404
+    api = token_client(user).get(f"/api/v1/jobs/{job.pk}/stems/drums/")
+    assert api.status_code == 404
+
+
+def test_an_unfinished_jobs_zip_is_not_ready_on_both(client, user):
+    job = finished_job(user)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)
+    site_url, api_url = _zip_urls(job)
+    site = _site(client, user).get(site_url)
+    assert (site.status_code, site.content.decode()) == (404, messages.NO_STEMS_YET)
+    api = token_client(user).get(api_url)
+    assert api.json() == {"detail": messages.NO_STEMS_YET, "code": "not_ready"}
