@@ -30,13 +30,10 @@ Everything runs in a temporary SHARED_ROOT, a fresh PostgreSQL database
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,18 +51,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.pipeline import BenchError, CpuMeter, manage, wait_quiet  # noqa: E402
-from stemworker.testing import free_port  # noqa: E402
-from tests.audio import write_song  # noqa: E402
+from bench.harness import (  # noqa: E402
+    MODELS,
+    BenchError,
+    CpuMeter,
+    Product,
+    sigterm_as_interrupt,
+    wait_quiet,
+    write_results,
+)
+from devtools.audio import write_song  # noqa: E402
 
-PY = sys.executable
 REDIS_URL = "redis://127.0.0.1:6379/13"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "muxminus_bench_api"
 EMAIL = "api-bench@example.com"
-RESULTS_DIR = ROOT / "bench" / "results"
 TARGET = 3.0  # p99(list) <= TARGET x p99(models)
-MODELS = "htdemucs,htdemucs_ft,htdemucs_6s"
 
 SEED_JOBS = """
 from datetime import timedelta
@@ -134,41 +134,32 @@ class Phase:
 # -- the product --------------------------------------------------------------
 
 
-def _pg(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as db:
-        db.execute(sql.SQL(statement).format(sql.Identifier(PG_DB)))
-
-
-class Product:
+class ApiProduct(Product):
     """gunicorn alone (no RQ worker, no stemworker) on a fresh database."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.shared = tmp / "shared"
-        (self.shared / "tmp").mkdir(parents=True)
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.log = tmp / "web.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.env: dict[str, str] = {}
-        self.token = ""
+    db_name = PG_DB
+    redis_url = REDIS_URL
+    client_timeout = 60.0
 
     def setup(self, jobs: int, credits: int) -> None:
-        _pg("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        _pg("CREATE DATABASE {}")
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
-        self.env = {
+        self.prepare(need_postgres=True)
+        self.add_token_user(EMAIL, credits)
+        out = self.manage("shell", "-c", SEED_JOBS.format(email=EMAIL, count=jobs))
+        count = out.rsplit("jobs:", 1)[-1].strip()
+        print(f"[bench] {EMAIL} has {count} finished jobs (4 stems each)")
+        self.manage("shell", "-c", FILL_MODEL_CACHE)
+
+    def _env(self, database_url: str) -> dict[str, str]:
+        return {
             **os.environ,
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DJANGO_DEBUG": "false",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
-            "REDIS_URL": REDIS_URL,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": self.redis_url,
             "SHARED_ROOT": str(self.shared),
-            "STEMWORKER_URL": f"http://127.0.0.1:{free_port()}",  # nobody there
+            "STEMWORKER_URL": self.sw_url,  # nobody there
             "STEMWORKER_TOKEN": secrets.token_urlsafe(24),
             "DEMUCS_MODELS": MODELS,
             "MAX_ACTIVE_JOBS_PER_USER": "1000000",
@@ -176,64 +167,10 @@ class Product:
             "API_THROTTLE_JOB_CREATE": "",
             "LOG_LEVEL": "WARNING",
         }
-        self.manage("migrate", "--noinput")
-        self.token = self.manage("create_api_token", EMAIL).strip().splitlines()[-1]
-        self.manage("grant_credits", EMAIL, str(credits))
-        out = self.manage("shell", "-c", SEED_JOBS.format(email=EMAIL, count=jobs))
-        count = out.rsplit("jobs:", 1)[-1].strip()
-        print(f"[bench] {EMAIL} has {count} finished jobs (4 stems each)")
-        self.manage("shell", "-c", FILL_MODEL_CACHE)
-
-    def manage(self, *args: str) -> str:
-        return manage(self.env, *args)
 
     def start(self, workers: int, threads: int) -> None:
-        port = self.url.rsplit(":", 1)[1]
-        argv = [
-            PY, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads),
-        ]  # fmt: skip
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if self.client().get("/api/v1/me/").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise BenchError("gunicorn did not answer in 60 s")
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Token {self.token}"},
-            timeout=httpx.Timeout(60.0, connect=5.0),
-        )
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        try:
-            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
-            _pg("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        except Exception as error:  # noqa: BLE001 - cleanup must not hide results
-            print(f"[bench] cleanup: {error}")
+        self.start_web(workers, threads)
+        self.wait_web()
 
 
 # -- load ---------------------------------------------------------------------
@@ -241,7 +178,9 @@ class Product:
 Request = Callable[[httpx.Client], httpx.Response]
 
 
-def load(product: Product, name: str, send: Request, total: int, clients: int) -> Phase:
+def load(
+    product: ApiProduct, name: str, send: Request, total: int, clients: int
+) -> Phase:
     """`total` requests from `clients` threads; every answer must be 2xx."""
     phase = Phase(name)
     lock = threading.Lock()
@@ -304,7 +243,7 @@ def requests_for(wav: bytes) -> dict[str, Request]:
 
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     wav = write_song(tmp / "bench.wav", seconds=0.5).read_bytes()
-    product = Product(tmp)
+    product = ApiProduct(tmp)
     try:
         product.setup(jobs=args.jobs, credits=args.creates + args.warmup + 10)
         product.start(args.workers, args.threads)
@@ -403,13 +342,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """0 when it measured (PASS or MISS), 1 when something broke."""
     args = parse_args(argv)
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # the same cleanup as Ctrl-C
-
-    signal.signal(signal.SIGTERM, interrupt)
     try:
-        with tempfile.TemporaryDirectory(prefix="muxbench-api-") as tmp:
+        with (
+            sigterm_as_interrupt(),
+            tempfile.TemporaryDirectory(prefix="muxbench-api-") as tmp,
+        ):
             summary = run(args, Path(tmp))
     except KeyboardInterrupt:
         print("\n[bench] interrupted; everything stopped and cleaned up")
@@ -418,10 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n[bench] ERROR: {error}", file=sys.stderr)
         return 1
     report(summary)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"api-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path = write_results("api", summary)
     print(f"\n[bench] results: {path.relative_to(ROOT)}")
     return 0
 

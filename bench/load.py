@@ -63,25 +63,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.pipeline import (  # noqa: E402
-    _SEP_RE,
+from bench.harness import (  # noqa: E402
     MODEL,
     MODELS_CACHE,
-    RESULTS_DIR,
     BenchError,
     Product,
-    Service,
-    _iso,
-    flush_redis,
-    fresh_database,
+    iso,
     keep_logs,
+    pool_processes,
+    separations_from_log,
     sigterm_as_interrupt,
     tail,
+    write_results,
 )
-from stemworker.devmodels import build_repo  # noqa: E402
-from tests.audio import write_song  # noqa: E402
+from devtools.audio import write_song  # noqa: E402
+from devtools.model_repo import build_repo  # noqa: E402
 
-PY = sys.executable
 PG_DB = "muxminus_load"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 MAX_ACTIVE = 5  # MAX_ACTIVE_JOBS_PER_USER, as deployed
@@ -128,7 +125,7 @@ print("LEDGER=" + json.dumps({"mismatches": mismatches, "balances": balances,
 
 
 class LoadProduct(Product):
-    """bench.pipeline's product, on this bench's database and Redis DB, plus cron."""
+    """The harness's product on this bench's database and Redis DB."""
 
     db_name = PG_DB
     redis_url = REDIS_URL
@@ -140,12 +137,7 @@ class LoadProduct(Product):
 
     def setup_users(self, count: int, credits: int) -> None:
         """Fresh database and Redis DB, migrations, `count` funded users."""
-        database_url, self.postgres = fresh_database(self.tmp, self.db_name)
-        if not self.postgres:
-            raise BenchError("this bench needs PostgreSQL on 127.0.0.1:5432")
-        flush_redis(self.redis_url)
-        self.env = self._env(database_url)
-        self.manage("migrate", "--noinput")
+        self.prepare(need_postgres=True)
         out = self.manage(
             "shell", "-c", MAKE_USERS.format(count=count, credits=credits)
         )
@@ -164,17 +156,6 @@ class LoadProduct(Product):
             API_THROTTLE_JOB_CREATE="30/minute",
         )
         return env
-
-    def start_cron(self) -> None:
-        """`manage.py rqcron jobs.cron`: the reaper and the purge, as deployed."""
-        argv = [PY, "manage.py", "rqcron", "jobs.cron"]
-        self.services.append(Service("cron", argv, self.env, self.logs / "cron.log"))
-
-    def check_services(self) -> None:
-        """Raise BenchError when any process of the product has exited."""
-        for service in [*self.services, self.stemworker]:
-            if service is not None:
-                service.check_alive()
 
     def ledger(self) -> dict[str, Any]:
         """Ledger mismatches, balances and succeeded jobs per email, job statuses."""
@@ -249,27 +230,6 @@ class DatabaseSampler(Sampler):
             self._db.close()
 
 
-_HZ = os.sysconf("SC_CLK_TCK")
-
-
-def _pool_processes(parent: int) -> dict[int, float]:
-    """{pid: CPU seconds} of the live (not zombie) pool workers under `parent`."""
-    found: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-            if "pool_worker" not in (entry / "cmdline").read_text():
-                continue
-        except OSError:
-            continue
-        fields = raw.rsplit(")", 1)[1].split()
-        if fields[0] != "Z" and int(fields[1]) == parent:
-            found[int(entry.name)] = sum(int(v) for v in fields[11:13]) / _HZ
-    return found
-
-
 class StemworkerSampler(Sampler):
     """Busy slots (GET /health) and live / CPU-using pool processes."""
 
@@ -290,7 +250,7 @@ class StemworkerSampler(Sampler):
         busy = int(self.client.get(f"{self.url}/health").json()["busy"])
         self.max_busy = max(self.max_busy, busy)
         self.busy_histogram[busy] += 1
-        now, procs = time.monotonic(), _pool_processes(self.pid)
+        now, procs = time.monotonic(), pool_processes(self.pid)
         self.max_processes = max(self.max_processes, len(procs))
         span = max(now - self._last_at, 1e-3)
         working = sum(
@@ -522,28 +482,15 @@ def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     return most
 
 
-def separations_from_log(log: Path) -> dict[str, tuple[float, float | None]]:
-    """{separation id: (started, finished or None)} from the stemworker's log."""
-    spans: dict[str, tuple[float, float | None]] = {}
-    for stamp, sep_id, what in _SEP_RE.findall(tail(log, 10**9)):
-        moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        sep_id = sep_id.rstrip(":")
-        if what == "started":
-            spans[sep_id] = (moment, None)
-        elif sep_id in spans:
-            spans[sep_id] = (spans[sep_id][0], moment)
-    return spans
-
-
 def job_figures(
     jobs: Sequence[JobRecord],
     seps: dict[str, tuple[float, float | None]],
     first_post: dict[int, float],
 ) -> dict[str, Any]:
     """Queue waits, turnaround, separation times, fairness, per-user overlap."""
-    created = {j.id: _iso(j.final.get("created_at")) for j in jobs}
-    started = {j.id: _iso(j.final.get("started_at")) for j in jobs}
-    finished = {j.id: _iso(j.final.get("finished_at")) for j in jobs}
+    created = {j.id: iso(j.final.get("created_at")) for j in jobs}
+    started = {j.id: iso(j.final.get("started_at")) for j in jobs}
+    finished = {j.id: iso(j.final.get("finished_at")) for j in jobs}
     sep_start = {k: v[0] for k, v in seps.items()}
     first_sep: dict[int, float] = {}
     for job in jobs:
@@ -885,10 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchError, httpx.HTTPError, redis.RedisError, OSError) as error:
         print(f"\n[load] ERROR: {error}", file=sys.stderr)
         return 1
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"load-{stamp}.json"
-    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    path = write_results("load", summary)
     print(f"\n[load] results: {path.relative_to(ROOT)}")
     return 0 if ok else 1
 
