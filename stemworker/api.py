@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.openapi.utils import get_openapi
 
 from . import catalog
 from .config import Settings, SettingsDep
@@ -14,6 +16,8 @@ from .runner import JobSpec, Pool, PoolFull, Separation
 from .schemas import Health, ModelInfo, SeparationIn, SeparationOut, StemOut
 
 RETRY_AFTER_SECONDS = 10
+# Linux's limits; a longer path or name is malformed, not a file to look for.
+PATH_MAX, NAME_MAX = 4096, 255
 MODELS_WAIT_SECONDS = 30.0
 
 public = APIRouter()
@@ -42,6 +46,13 @@ def _model_info(name: str, loaded: dict[str, list[str] | None] | None) -> ModelI
     )
 
 
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_schema(request: Request) -> dict[str, Any]:
+    """The service's OpenAPI schema, for operators holding the token."""
+    app = request.app
+    return get_openapi(title=app.title, version=app.version, routes=app.routes)
+
+
 @router.get("/slots", response_model=Health)
 def slots(pool: PoolDep, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Health:
     """Slot usage; with `wait`, a long poll that answers as soon as a slot is
@@ -66,8 +77,16 @@ def _validated_spec(body: SeparationIn, settings: Settings, pool: Pool) -> JobSp
     raw = Path(body.input_path)
     if not raw.is_absolute():
         raise _bad_request("input_path must be an absolute path.")
-    # resolve() follows symlinks, so a link inside the root pointing out is refused.
-    resolved = raw.resolve()
+    if len(os.fsencode(raw)) > PATH_MAX or any(
+        len(os.fsencode(part)) > NAME_MAX for part in raw.parts
+    ):
+        raise _bad_request("input_path is not a valid path.")
+    try:
+        # resolve() follows symlinks, so a link inside the root pointing out is
+        # refused; a NUL byte or a name the OS refuses is a malformed path.
+        resolved = raw.resolve()
+    except (ValueError, OSError) as malformed:
+        raise _bad_request("input_path is not a valid path.") from malformed
     if not resolved.is_relative_to(settings.shared_root):
         raise _bad_request("input_path is outside the shared folder.")
     if body.model not in settings.model_names:

@@ -45,6 +45,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool.shutdown()
 
 
-app = FastAPI(title="Mux Minus stemworker", lifespan=lifespan)
+# No public docs: the schema is served behind the token (GET /openapi.json in
+# stemworker/api.py); Swagger and ReDoc pages could not send it.
+app = FastAPI(
+    title="Mux Minus stemworker",
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
 app.include_router(public)
 app.include_router(router)

@@ -15,16 +15,10 @@ from fastapi.testclient import TestClient
 
 from tests.helpers.stemworker import AUTH, TOKEN
 
-# Answer without a token: the liveness check, and FastAPI's generated docs
-# (the schema of the routes, no data; the service is on the internal network).
-PUBLIC_PATHS = {
-    "/health",
-    "/healthz",
-    "/docs",
-    "/docs/oauth2-redirect",
-    "/redoc",
-    "/openapi.json",
-}
+# Answer without a token: the liveness check only. The schema needs the token;
+# FastAPI's docs pages are off.
+PUBLIC_PATHS = {"/health", "/healthz"}
+NO_DOCS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 
 @pytest.fixture
@@ -36,9 +30,9 @@ def worker(client: TestClient, shared_root: Path) -> TestClient:
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
     """Every (method, path) the app answers, from its OpenAPI schema."""
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = client.get("/openapi.json", headers=AUTH).json()["paths"]
     routes = [(m.upper(), path) for path, ops in paths.items() for m in ops]
-    return [*routes, ("GET", "/healthz"), ("GET", "/docs"), ("GET", "/redoc")]
+    return [*routes, ("GET", "/healthz"), ("GET", "/openapi.json")]
 
 
 @pytest.mark.parametrize(
@@ -68,6 +62,14 @@ def test_every_route_but_the_public_ones_needs_the_token(
         else:
             assert response.status_code == 401, (method, path)
             assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_the_docs_are_off_and_the_schema_needs_the_token(worker: TestClient) -> None:
+    for path in NO_DOCS:
+        assert worker.get(path, headers=AUTH).status_code == 404, path
+    assert worker.get("/openapi.json").status_code == 401
+    schema = worker.get("/openapi.json", headers=AUTH).json()
+    assert "/separations" in schema["paths"]
 
 
 def _separation(path: str, sep_id: str = "probe") -> dict[str, str]:
@@ -130,3 +132,13 @@ def test_symlinks_out_of_the_root_are_refused(
 
 def test_a_relative_path_is_refused(worker: TestClient, shared_root: Path) -> None:
     _assert_refused_and_nothing_ran(worker, shared_root, "uploads/j/song.wav")
+
+
+def test_a_malformed_path_is_a_400_not_a_500(
+    worker: TestClient, shared_root: Path
+) -> None:
+    for path in (
+        f"{shared_root}/uploads/j/so\x00ng.wav",
+        f"{shared_root}/uploads/j/{'x' * 5000}.wav",
+    ):
+        _assert_refused_and_nothing_ran(worker, shared_root, path)
