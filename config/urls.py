@@ -12,6 +12,9 @@ from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from .views import healthz
 
+handler400 = "config.views.bad_request"
+handler500 = "config.views.server_error"
+
 # Staff-only tools whose pages carry inline scripts and styles (Wagtail's widget
 # set-up calls and Draftail's injected styles; django-rq's action script and
 # table style) get the site's policy with inline code allowed; everything else

@@ -1,12 +1,16 @@
-"""Operational endpoints."""
+"""Operational endpoints, and the error pages (JSON under /api/)."""
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django_rq import get_connection
 from redis.exceptions import RedisError
+
+from core.api import SERVER_ERROR, refusal_message
 
 logger = logging.getLogger(__name__)
 
@@ -31,3 +35,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if healthy else "unavailable", **checks},
         status=200 if healthy else 503,
     )
+
+
+def _api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django refused the request before any view (a malformed body, too many
+    files, a bad Host): the API answers in its own error shape."""
+    if not _api(request):
+        return defaults.bad_request(request, exception)
+    detail = (
+        refusal_message(exception)
+        if isinstance(exception, SuspiciousOperation)
+        else "The request was malformed and has been refused."
+    )
+    return JsonResponse({"detail": detail, "code": "invalid"}, status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not _api(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": SERVER_ERROR, "code": "server_error"}, status=500)

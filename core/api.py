@@ -1,7 +1,14 @@
 """API-wide behaviour: error bodies with a `code`, pagination, the schema's scope."""
 
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFilesSent,
+)
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -13,9 +20,31 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
 
+logger = logging.getLogger(__name__)
+
+SERVER_ERROR = (
+    "Something went wrong on our side. Please try again in a moment; with the "
+    "same Idempotency-Key a retried upload is never charged twice."
+)
+
+
+def refusal_message(exc: SuspiciousOperation) -> str:
+    """What a person reads when Django refuses a request as malformed."""
+    if isinstance(exc, TooManyFilesSent):
+        return (
+            f"Too many files in one request: send at most "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES}."
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return "The request is too large."
+    return "The request was malformed and has been refused."
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every error is `{"detail", "code"}`; domain errors keep their status."""
+    """Every error is `{"detail", "code"}`, a 500 included; domain errors keep
+    their status."""
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": refusal_message(exc), "code": "invalid"}, status=400)
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         body.update(exc.extra)
@@ -25,7 +54,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             refusal["Retry-After"] = str(retry_after)
         return refusal
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict):
+    if response is None:  # not an answer DRF knows: a bug of ours
+        logger.error("API error in %s", context.get("view"), exc_info=exc)
+        return Response({"detail": SERVER_ERROR, "code": "server_error"}, status=500)
+    if isinstance(response.data, dict):
         if "detail" in response.data:
             detail = response.data["detail"]
             response.data["code"] = getattr(detail, "code", "error")
