@@ -3,10 +3,12 @@
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.contrib.sites.models import Site
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
@@ -105,6 +107,23 @@ def user_ensure_can_submit_jobs(*, user: User) -> None:
             f"link we sent to {user.email}. You can ask for a new link on your "
             "account page."
         )
+
+
+# --- The site, as mails name it ----------------------------------------------
+
+
+def site_sync_from_settings() -> None:
+    """Name the Sites framework's site after SITE_URL and WAGTAIL_SITE_NAME.
+
+    allauth's mails say "[<site name>]" and "Hello from <site name>!": left at
+    Django's "example.com", a password-reset mail looks like phishing.
+    """
+    domain = urlsplit(settings.SITE_URL).netloc or "localhost"
+    Site.objects.update_or_create(
+        pk=settings.SITE_ID,
+        defaults={"domain": domain, "name": settings.WAGTAIL_SITE_NAME},
+    )
+    Site.objects.clear_cache()
 
 
 # --- API tokens -------------------------------------------------------------
