@@ -52,6 +52,14 @@ class CreditEntry(models.Model):
         related_name="entries",
     )
     note = models.CharField(max_length=255, blank=True)
+    # The Square refund a purchase_reversal takes back: one entry per refund.
+    refund = models.OneToOneField(
+        "billing.PurchaseRefund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entry",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -69,11 +77,11 @@ class CreditEntry(models.Model):
                 condition=Q(kind="signup_bonus"),
                 name="credit_entry_one_signup_bonus",
             ),
-            # A purchase grants once and is reversed at most once.
+            # A purchase grants once; it is reversed once per Square refund.
             models.UniqueConstraint(
-                fields=["purchase", "kind"],
-                condition=Q(purchase__isnull=False),
-                name="credit_entry_once_per_purchase_and_kind",
+                fields=["purchase"],
+                condition=Q(kind="purchase"),
+                name="credit_entry_one_grant_per_purchase",
             ),
         ]
 
@@ -141,7 +149,8 @@ class Purchase(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True)
     checkout_url = models.URLField(max_length=500, blank=True)
     flagged = models.BooleanField(default=False)
-    note = models.CharField(max_length=255, blank=True)
+    # What staff should know, one line per event (mismatches, refunds, disputes).
+    note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -167,3 +176,25 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class PurchaseRefund(models.Model):
+    """One Square refund of a purchase's payment, recorded once by its id.
+
+    Refunds add up: the credits a purchase owes back follow the total refunded
+    so far, and each refund reverses what it adds (credit_owed).
+    """
+
+    purchase = models.ForeignKey(
+        Purchase, on_delete=models.PROTECT, related_name="refunds"
+    )
+    square_refund_id = models.CharField(max_length=192, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    credits_owed = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.square_refund_id} ({self.amount_cents} cents)"

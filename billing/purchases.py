@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import square_client
-from .models import CreditEntry, CreditPack, Purchase
+from .models import CreditEntry, CreditPack, Purchase, PurchaseRefund
 from .services import _apply, account_lock
 
 if TYPE_CHECKING:
@@ -86,10 +86,15 @@ def purchase_start(*, user: "User", pack: CreditPack) -> Purchase:
     return purchase
 
 
+def _note_add(purchase: Purchase, note: str) -> None:
+    """Append a line to the purchase's note: staff see every event, in order."""
+    purchase.note = f"{purchase.note}\n{note}" if purchase.note else note
+
+
 def _flag(purchase: Purchase, note: str) -> None:
     logger.warning("Purchase %s flagged: %s", purchase.pk, note)
     purchase.flagged = True
-    purchase.note = note[:255]
+    _note_add(purchase, note)
     purchase.save(update_fields=["flagged", "note", "updated_at"])
 
 
@@ -151,54 +156,82 @@ def _lock_purchase_for_payment(payment_id: str, order_id: str = "") -> Purchase 
 def purchase_reverse(
     *, payment_id: str, order_id: str, refund_id: str, refunded_cents: int | None
 ) -> CreditEntry | None:
-    """Take back the credits of a refunded payment, once.
+    """Take back the credits of one Square refund, once per refund id.
 
-    Atomic and idempotent (one reversal per purchase). A partial refund takes
-    back a proportional share (rounded up) and flags the purchase. The balance
-    never goes below zero: what was already spent is recorded as a shortfall in
-    the entry's note, and the account and purchase are flagged. A refund of a
-    purchase that was never granted only marks it refunded, so a late payment
-    event cannot grant it afterwards. Returns the entry, or None.
+    Atomic and idempotent. Refunds add up: the credits owed back follow the
+    total refunded so far (a share, rounded up, of the pack), and each refund
+    reverses what it adds, so two $2.00 refunds of a $4.00 pack take back all
+    of it. A partial total flags the purchase. The balance never goes below
+    zero: what was already spent is recorded as a shortfall in the entry's
+    note, and the account and purchase are flagged. A refund of a purchase that
+    was never granted only marks it refunded, so a late payment event cannot
+    grant it afterwards. Returns the entry, or None when nothing is taken.
     """
     with transaction.atomic():
         purchase = _lock_purchase_for_payment(payment_id, order_id)
         if purchase is None:
             logger.info("Refund %s of unknown payment %s", refund_id, payment_id)
             return None
-        if purchase.entries.filter(kind=CreditEntry.Kind.PURCHASE_REVERSAL).exists():
+        refund_id = refund_id or f"payment-{payment_id}"
+        if purchase.refunds.filter(square_refund_id=refund_id).exists():
             return None
         granted = purchase.entries.filter(kind=CreditEntry.Kind.PURCHASE).exists()
         purchase.status = Purchase.Status.REFUNDED
         if purchase.square_payment_id is None:
             purchase.square_payment_id = payment_id
         purchase.save(update_fields=["status", "square_payment_id", "updated_at"])
-        if not granted or purchase.user is None:
+        refund = _refund_record(purchase, refund_id, refunded_cents)
+        if not granted or purchase.user is None or refund.credits_owed == 0:
             return None
-        refunded = purchase.amount_cents if refunded_cents is None else refunded_cents
-        owed = min(
-            purchase.credits,
-            math.ceil(purchase.credits * refunded / purchase.amount_cents),
+        return _reverse(purchase, refund)
+
+
+def _refund_record(
+    purchase: Purchase, refund_id: str, refunded_cents: int | None
+) -> PurchaseRefund:
+    """Record the refund with the credits it adds to what is owed back."""
+    earlier = list(purchase.refunds.all())
+    amount = purchase.amount_cents if refunded_cents is None else refunded_cents
+    total = min(purchase.amount_cents, amount + sum(r.amount_cents for r in earlier))
+    owed_in_all = min(
+        purchase.credits, math.ceil(purchase.credits * total / purchase.amount_cents)
+    )
+    owed = max(0, owed_in_all - sum(r.credits_owed for r in earlier))
+    return PurchaseRefund.objects.create(
+        purchase=purchase,
+        square_refund_id=refund_id,
+        amount_cents=amount,
+        credits_owed=owed,
+    )
+
+
+def _reverse(purchase: Purchase, refund: PurchaseRefund) -> CreditEntry:
+    assert purchase.user is not None  # noqa: S101 - checked by the caller
+    owed = refund.credits_owed
+    account = account_lock(purchase.user)
+    taken = min(owed, account.balance)
+    note = f"Square refund {refund.square_refund_id}: {owed} credits reversed"
+    if taken < owed:
+        note = (
+            f"Square refund {refund.square_refund_id}: {owed} credits owed, "
+            f"{taken} taken, shortfall {owed - taken} (already spent)"
         )
-        account = account_lock(purchase.user)
-        taken = min(owed, account.balance)
-        note = f"Square refund {refund_id}: {owed} credits reversed"
-        if taken < owed:
-            note = (
-                f"Square refund {refund_id}: {owed} credits owed, {taken} taken, "
-                f"shortfall {owed - taken} (already spent)"
-            )
-            account.flagged = True
-            account.save(update_fields=["flagged", "updated_at"])
-            _flag(purchase, note)
-        elif refunded < purchase.amount_cents:
-            _flag(purchase, f"Partial refund {refund_id}: {owed} credits reversed.")
-        return _apply(
-            account,
-            delta=-taken,
-            kind=CreditEntry.Kind.PURCHASE_REVERSAL,
-            purchase=purchase,
-            note=note,
+        account.flagged = True
+        account.save(update_fields=["flagged", "updated_at"])
+        _flag(purchase, note)
+    elif sum(r.amount_cents for r in purchase.refunds.all()) < purchase.amount_cents:
+        _flag(
+            purchase,
+            f"Partial refund {refund.square_refund_id}: {owed} credits reversed.",
         )
+    return _apply(
+        account,
+        delta=-taken,
+        kind=CreditEntry.Kind.PURCHASE_REVERSAL,
+        purchase=purchase,
+        refund=refund,
+        note=note,
+    )
 
 
 def purchase_mark_disputed(*, payment_id: str, dispute_id: str) -> Purchase | None:
@@ -211,7 +244,9 @@ def purchase_mark_disputed(*, payment_id: str, dispute_id: str) -> Purchase | No
         if purchase.status != Purchase.Status.REFUNDED:
             purchase.status = Purchase.Status.DISPUTED
         purchase.flagged = True
-        purchase.note = f"Square dispute {dispute_id}"
+        line = f"Square dispute {dispute_id}"
+        if line not in purchase.note.splitlines():  # the event is delivered again
+            _note_add(purchase, line)
         purchase.save(update_fields=["status", "flagged", "note", "updated_at"])
         return purchase
 

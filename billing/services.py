@@ -8,7 +8,7 @@ from django.db.models import F
 
 from core.errors import DomainError
 
-from .models import CreditAccount, CreditEntry, Purchase
+from .models import CreditAccount, CreditEntry, Purchase, PurchaseRefund
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -38,10 +38,17 @@ def _apply(
     kind: str,
     job: "Job | None" = None,
     purchase: "Purchase | None" = None,
+    refund: "PurchaseRefund | None" = None,
     note: str = "",
 ) -> CreditEntry:
     entry = CreditEntry.objects.create(
-        account=account, delta=delta, kind=kind, job=job, purchase=purchase, note=note
+        account=account,
+        delta=delta,
+        kind=kind,
+        job=job,
+        purchase=purchase,
+        refund=refund,
+        note=note,
     )
     CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
     account.refresh_from_db(fields=["balance"])

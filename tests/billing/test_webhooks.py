@@ -216,6 +216,43 @@ def test_a_partial_refund_reverses_a_share_and_flags(buyer_client, user, square)
     assert Purchase.objects.get(pk=purchase.pk).flagged
 
 
+def test_refunds_add_up_each_counted_once(buyer_client, user, square):
+    purchase, events = _paid(buyer_client, square, 25)  # $4.00
+    for event in events:
+        deliver(buyer_client, square, event)
+    payment_id = events[1]["data"]["id"]
+    first = square.refund(payment_id, amount=200)
+    second = square.refund(payment_id, amount=200)
+    answers = [deliver(buyer_client, square, e).content for e in first + first]
+    assert account_for_user(user).balance == 3 + 25 - 13  # half, rounded up
+    answers += [deliver(buyer_client, square, e).content for e in second + second]
+    # The second refund reverses its share; each redelivery changes nothing.
+    assert answers.count(b"reversed") == 2, answers
+    assert account_for_user(user).balance == 3  # $4.00 refunded: all 25 back
+    reversals = CreditEntry.objects.filter(purchase=purchase, kind="purchase_reversal")
+    assert sorted(e.delta for e in reversals) == [-13, -12]
+    purchase.refresh_from_db()
+    assert purchase.refunds.count() == 2
+    assert not ledger_mismatches()
+
+
+def test_the_purchase_note_keeps_every_event(buyer_client, user, square):
+    purchase, events = _paid(buyer_client, square, 100)
+    for event in events:
+        deliver(buyer_client, square, event)
+    for event in square.refund(events[1]["data"]["id"], amount=750):
+        deliver(buyer_client, square, event)
+    dispute = square.dispute(events[1]["data"]["id"])
+    deliver(buyer_client, square, dispute)
+    deliver(buyer_client, square, dispute)  # delivered twice: noted once
+    purchase.refresh_from_db()
+    lines = purchase.note.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Partial refund") and lines[1].startswith(
+        "Square dispute"
+    )
+
+
 def test_a_refund_before_the_payment_event_blocks_the_grant(buyer_client, user, square):
     purchase, events = _paid(buyer_client, square, 5)
     for event in square.refund(events[1]["data"]["id"]):

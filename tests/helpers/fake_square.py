@@ -296,7 +296,8 @@ class FakeSquare:
             self.refunds[refund_id] = refund
             created = self.event("refund.created", "refund", refund)
             refund.update(status="COMPLETED", updated_at=_now())
-            payment["refunded_money"] = money
+            refunded = (payment.get("refunded_money") or {}).get("amount", 0)
+            payment["refunded_money"] = {**money, "amount": refunded + money["amount"]}
             payment["refund_ids"] = [*payment.get("refund_ids", []), refund_id]
             updated = self.event("refund.updated", "refund", refund)
         return [created, updated]
