@@ -5,7 +5,10 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+
+from core.client_ip import client_ip
 
 from .services import user_signed_up
 
@@ -19,6 +22,13 @@ class AccountAdapter(DefaultAccountAdapter):
         ),
         "rate_limited": "You are going a bit fast. Wait a minute and try again.",
     }
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's per-IP limits count: the same as the API's."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return ip
 
     def save_user(
         self, request: HttpRequest, user: Any, form: Any, commit: bool = True

@@ -325,7 +325,13 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Security ---------------------------------------------------------------
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+# Behind the documented nginx, which sets X-Real-IP from its own $remote_addr
+# (a client's value never passes through): the client address is that header,
+# for allauth's per-IP limits and the API's throttles alike (core/client_ip.py).
+# Not behind a proxy, every forwarding header is ignored: a client could forge it.
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+CLIENT_IP_HEADER = "X-Real-IP" if BEHIND_PROXY else None
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 if not DEBUG:
