@@ -110,5 +110,10 @@ def square_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Not JSON.")
     if not isinstance(payload, dict):
         return HttpResponseBadRequest("Not an event.")
-    outcome = webhook_process(payload=payload)
+    try:
+        outcome = webhook_process(payload=payload)
+    except square_client.PaymentProviderError as error:
+        # Nothing was recorded: Square delivers the event again later.
+        logger.warning("Square webhook deferred, payment unconfirmed: %s", error)
+        return HttpResponse("retry later", status=503, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from square.utils.webhooks_helper import verify_signature
 
+from . import square_client
 from .models import Purchase, WebhookEvent
 from .purchases import purchase_grant, purchase_mark_disputed, purchase_reverse
 
@@ -41,26 +42,42 @@ def _money(thing: dict[str, Any], field: str = "amount_money") -> tuple[Any, Any
     return money.get("amount"), money.get("currency")
 
 
-def _on_payment(payload: dict[str, Any]) -> str:
+PAYMENT_EVENTS = ("payment.created", "payment.updated")
+
+
+def _payment_confirmed(payload: dict[str, Any]) -> square_client.Payment | None:
+    """The payment as Square's Payments API reports it, for an event that says
+    COMPLETED; None for any other. A signed payload alone never grants: a leaked
+    webhook key must not be enough to mint credits."""
     payment = _object(payload, "payment")
-    if payment.get("status") != "COMPLETED":
+    if payment.get("status") != "COMPLETED" or not payment.get("id"):
+        return None
+    return square_client.payment_get(str(payment["id"]))
+
+
+def _on_payment(confirmed: square_client.Payment | None) -> str:
+    if confirmed is None:
         return "ignored"
+    if confirmed.status != "COMPLETED":
+        logger.warning(
+            "Square event claims payment %s completed; Square says %s",
+            confirmed.id,
+            confirmed.status or "nothing",
+        )
+        return "unconfirmed"
     purchase = Purchase.objects.filter(
-        square_order_id=payment.get("order_id") or "-"
+        square_order_id=confirmed.order_id or "-"
     ).first()
-    if purchase is None or not payment.get("id"):
+    if purchase is None:
         logger.info(
-            "Square payment %s for unknown order %s",
-            payment.get("id"),
-            payment.get("order_id"),
+            "Square payment %s for unknown order %s", confirmed.id, confirmed.order_id
         )
         return "unknown"
-    amount, currency = _money(payment)
     entry = purchase_grant(
         purchase_id=purchase.pk,
-        payment_id=payment["id"],
-        amount_cents=amount if isinstance(amount, int) else None,
-        currency=currency,
+        payment_id=confirmed.id,
+        amount_cents=confirmed.amount_cents,
+        currency=confirmed.currency,
     )
     return "granted" if entry else "unchanged"
 
@@ -90,8 +107,6 @@ def _on_dispute(payload: dict[str, Any]) -> str:
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "payment.created": _on_payment,
-    "payment.updated": _on_payment,
     "refund.created": _on_refund,
     "refund.updated": _on_refund,
     "dispute.created": _on_dispute,
@@ -122,12 +137,17 @@ def webhook_process(*, payload: dict[str, Any]) -> str:
 
     Atomic and idempotent: the event row and its effect commit together, and a
     repeated event id (even one racing the first) does nothing. Raises only on
-    unexpected errors, which roll everything back so Square delivers it again.
+    unexpected errors, which roll everything back so Square delivers it again,
+    and PaymentProviderError when Square cannot confirm a payment (likewise).
     """
     event_id = str(payload.get("event_id") or "")
     event_type = str(payload.get("type") or "")
     if not event_id:
         return "ignored"
+    if WebhookEvent.objects.filter(event_id=event_id).exists():
+        return "duplicate"  # before asking Square anything
+    # Square is asked before the transaction: no row stays locked during a call.
+    confirmed = _payment_confirmed(payload) if event_type in PAYMENT_EVENTS else None
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -136,7 +156,10 @@ def webhook_process(*, payload: dict[str, Any]) -> str:
                 )
         except IntegrityError:
             return "duplicate"
-        handler = HANDLERS.get(event_type)
-        outcome = handler(payload) if handler else "ignored"
+        if event_type in PAYMENT_EVENTS:
+            outcome = _on_payment(confirmed)
+        else:
+            handler = HANDLERS.get(event_type)
+            outcome = handler(payload) if handler else "ignored"
     logger.info("Square event %s %s: %s", event_type, event_id, outcome)
     return outcome

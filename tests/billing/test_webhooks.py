@@ -216,6 +216,36 @@ def test_a_partial_refund_reverses_a_share_and_flags(buyer_client, user, square)
     assert Purchase.objects.get(pk=purchase.pk).flagged
 
 
+def test_a_signed_event_alone_never_grants(buyer_client, user, square):
+    """Someone holding the webhook key forges a "payment completed" event for an
+    unpaid purchase: Square's Payments API knows no such payment."""
+    purchase = buy(buyer_client, 25)
+    paid = square.pay(buy(buyer_client, 5).square_order_id)[1]  # a real shape
+    forged = json.loads(json.dumps(paid))
+    forged["event_id"] = "forged-1"
+    payment = forged["data"]["object"]["payment"]
+    payment.update(id="P-forged", order_id=purchase.square_order_id)
+    forged["data"]["id"] = "P-forged"
+    response = deliver(buyer_client, square, forged)
+    assert response.status_code == 503  # unconfirmed; Square would retry
+    assert account_for_user(user).balance == 3  # the other pack: not delivered
+    assert not CreditEntry.objects.filter(purchase=purchase).exists()
+    assert not WebhookEvent.objects.filter(event_id="forged-1").exists()
+
+
+def test_an_event_claiming_more_than_square_says_grants_only_what_square_says(
+    buyer_client, user, square
+):
+    purchase, (created, _updated) = _paid(buyer_client, square, 25)
+    square.payments[created["data"]["id"]]["status"] = "APPROVED"  # not captured yet
+    claimed = json.loads(json.dumps(created))
+    claimed["event_id"] = "claimed-1"
+    claimed["data"]["object"]["payment"]["status"] = "COMPLETED"
+    assert deliver(buyer_client, square, claimed).content == b"unconfirmed"
+    assert account_for_user(user).balance == 3
+    assert Purchase.objects.get(pk=purchase.pk).status == "pending"
+
+
 def test_refunds_add_up_each_counted_once(buyer_client, user, square):
     purchase, events = _paid(buyer_client, square, 25)  # $4.00
     for event in events:
