@@ -95,6 +95,19 @@ def user_create_verified(*, email: str) -> User:
     return user
 
 
+def user_make_operator(*, user: User) -> None:
+    """An account made from the command line (createsuperuser) is a complete
+    one: its address verified (it signs in through allauth like everyone, and
+    is never told to open a link that was never sent) and the signup bonus
+    granted through the ledger. Idempotent."""
+    EmailAddress.objects.update_or_create(
+        user=user,
+        email=user.email,
+        defaults={"primary": True, "verified": True},
+    )
+    user_signed_up(user=user)
+
+
 def user_has_verified_email(*, user: User) -> bool:
     return EmailAddress.objects.filter(user=user, verified=True).exists()
 

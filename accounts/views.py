@@ -2,6 +2,7 @@
 account is closure/, above accounts and jobs)."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,6 +22,22 @@ from .forms import ApiTokenCreateForm
 from .types import signed_in_user
 
 View = Callable[..., HttpResponse]
+
+
+def sign_in_on_the_site(request: HttpRequest) -> HttpResponse:
+    """Wagtail's and Django's own login and password pages send people here:
+    one way to sign in, with allauth's rate limits, lockout and verification
+    gate. Nothing they post is read."""
+    if "password_reset" in request.path:
+        target = reverse("account_reset_password")
+    elif "password_change" in request.path:
+        target = reverse("account_change_password")
+    else:
+        target = reverse("account_login")
+    following = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(following, allowed_hosts=None):
+        target = f"{target}?{urlencode({'next': following})}"
+    return HttpResponseRedirect(target)
 
 
 @login_required

@@ -23,6 +23,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
+    # First, so that its createsuperuser (a verified account with the signup
+    # bonus) replaces django.contrib.auth's.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -61,8 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "csp",
-    # Ours
-    "accounts",
+    # Ours (accounts is first in the list, above)
     "billing",
     "jobs",
     "cms",
@@ -303,6 +305,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Wagtail ----------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Mux Minus"
+# Passwords are allauth's alone (config/urls.py sends Wagtail's pages there).
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
 

@@ -2,13 +2,15 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django_rq import urls as django_rq_urls
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.utils.urlpatterns import decorate_urlpatterns
+
+from accounts.views import sign_in_on_the_site
 
 from .views import healthz
 
@@ -33,7 +35,19 @@ def _django_admin_urls() -> tuple[Patterns, str, str]:
     return patterns, app_name, namespace
 
 
+# Every page that takes a password is allauth's: the admins' and Wagtail's own
+# login, password-reset and password-change pages send people there (these
+# come before the admins' URLs, which they shadow).
+ONE_WAY_IN = [
+    path("cms/login/", sign_in_on_the_site),
+    re_path(r"^cms/password_reset/", sign_in_on_the_site),
+    path("_util/login/", sign_in_on_the_site),
+    path("django-admin/login/", sign_in_on_the_site),
+    re_path(r"^django-admin/password_change/", sign_in_on_the_site),
+]
+
 urlpatterns = [
+    *ONE_WAY_IN,
     path("healthz", healthz, name="healthz"),
     # django-rq's own views require a staff member (as the admin does).
     path(

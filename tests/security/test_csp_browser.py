@@ -26,10 +26,12 @@ def superuser(baseline):  # type: ignore[no-untyped-def]
 
 
 def sign_in_to_django_admin(page: Any, email: str) -> None:
+    # The admin's login page sends staff to the site's (allauth's), and back.
     page.goto("/django-admin/login/?next=/django-admin/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.wait_for_url("**/accounts/login/?next=*")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
     page.wait_for_url("**/django-admin/")
 
 
