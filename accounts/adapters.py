@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 
 from core.client_ip import client_ip
 
-from .services import user_signed_up
+from .services import user_email_confirmed, user_signed_up
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -29,6 +29,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine the client's address.")
         return ip
+
+    def confirm_email(self, request: HttpRequest, email_address: Any) -> Any:
+        """An address confirmed, at sign-up or on an email change."""
+        confirmed = super().confirm_email(request, email_address)
+        user_email_confirmed(user=email_address.user, email=email_address.email)
+        return confirmed
 
     def save_user(
         self, request: HttpRequest, user: Any, form: Any, commit: bool = True

@@ -64,17 +64,18 @@ class ApiToken(AbstractAuthToken):
         return f"{self.name} ({self.token_key}…)"
 
 
-class ClosedAccount(models.Model):
-    """A closed account's address, as a salted hash only: no other personal data.
+class BonusAddress(models.Model):
+    """A mailbox that has had its signup bonus, as a keyed hash only.
 
-    A new account whose address hashes to one of these gets no signup bonus.
+    Every address an account that got the bonus ever had (live or closed): a
+    new account whose address hashes to one of these gets no bonus again.
     """
 
     email_hash = models.CharField(max_length=64, unique=True)
-    closed_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-closed_at"]
+        ordering = ["-recorded_at"]
 
     def __str__(self) -> str:
-        return f"closed account {self.email_hash[:12]}…"
+        return f"bonus address {self.email_hash[:12]}…"

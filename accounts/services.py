@@ -2,6 +2,7 @@
 (closing one, jobs included, is closure/: it sits above accounts and jobs)."""
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -9,14 +10,14 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.sites.models import Site
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
 from billing.models import CreditEntry, Purchase
 from billing.services import credits_grant_signup_bonus
 from core.errors import DomainError
 
-from .models import ApiToken, ClosedAccount, User
+from .models import ApiToken, BonusAddress, User
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +39,16 @@ class TooManyApiTokens(DomainError):
 
 
 def email_normalize(email: str) -> str:
-    """The mailbox an address reaches: lower case, no `+tag`, Gmail without dots.
+    """The mailbox an address reaches: lower case, unquoted, no `+tag`, Gmail
+    without dots.
 
     Used only to recognise a returning address, never to send mail.
     """
     local, _, domain = email.strip().lower().rpartition("@")
     if not local:
         return email.strip().lower()
+    if len(local) >= 2 and local[0] == local[-1] == '"':  # "gina"@example.com
+        local = local[1:-1].replace("\\", "")
     local = local.split("+", 1)[0]
     if domain == "googlemail.com":
         domain = "gmail.com"
@@ -56,6 +60,8 @@ def email_normalize(email: str) -> str:
 def email_hash(email: str) -> str:
     """HMAC-SHA256 of the normalized address under CLOSED_ACCOUNT_SECRET."""
     return salted_hmac(
+        # The salt of the first version (closed accounts only): hashes recorded
+        # since then stay valid.
         "accounts.ClosedAccount",
         email_normalize(email),
         secret=settings.CLOSED_ACCOUNT_SECRET,
@@ -63,20 +69,44 @@ def email_hash(email: str) -> str:
     ).hexdigest()
 
 
-def email_was_closed(email: str) -> bool:
-    return ClosedAccount.objects.filter(email_hash=email_hash(email)).exists()
+def bonus_address_known(email: str) -> bool:
+    return BonusAddress.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def bonus_addresses_record(*, emails: Iterable[str]) -> None:
+    """Remember these mailboxes as having had the bonus. Idempotent."""
+    for address in sorted({email_hash(e) for e in emails if e}):
+        BonusAddress.objects.get_or_create(email_hash=address)
 
 
 def user_signed_up(*, user: User) -> CreditEntry | None:
-    """Run once per new account, whatever the path: grants the free credits.
+    """Run once per new account, whatever the path: grants the free credits,
+    once per mailbox.
 
-    Idempotent: the ledger allows one signup bonus per account. An address that
-    belonged to a closed account gets no bonus (returns None).
+    The address's hash is claimed first, under a unique constraint, so two
+    signups racing with one mailbox (aliases included) pay once. An address
+    that has had a bonus before, on a live or a closed account, gets none
+    (returns None). Idempotent: the ledger allows one bonus per account.
     """
-    if user.email and email_was_closed(user.email):
-        logger.info("no signup bonus for user %s: a returning address", user.pk)
+    if not user.email:
         return None
-    return credits_grant_signup_bonus(user=user)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                BonusAddress.objects.create(email_hash=email_hash(user.email))
+        except IntegrityError:
+            logger.info("no signup bonus for user %s: a returning mailbox", user.pk)
+            return None
+        return credits_grant_signup_bonus(user=user)
+
+
+def user_email_confirmed(*, user: User, email: str) -> None:
+    """An account that had the bonus confirmed another address: that mailbox
+    is spent too, so signing up again with it pays nothing."""
+    if CreditEntry.objects.filter(
+        account__user=user, kind=CreditEntry.Kind.SIGNUP_BONUS
+    ).exists():
+        bonus_addresses_record(emails=[email])
 
 
 @transaction.atomic
@@ -183,7 +213,7 @@ def user_erase(*, user: User) -> None:
     """Remove the person's account data, once their jobs are gone.
 
     Call it inside the transaction that closes the account (closure/). Records
-    a salted hash of each of the person's addresses (ClosedAccount) so that
+    a keyed hash of each of the person's addresses (BonusAddress) so that
     signing up again with one grants no new bonus; purchases stay for
     accounting, with the user set to null and no personal data left; the API
     tokens, social accounts, email addresses and the user are deleted.
@@ -193,8 +223,7 @@ def user_erase(*, user: User) -> None:
             "email", flat=True
         )
     )
-    for address in sorted(a for a in addresses if a):
-        ClosedAccount.objects.get_or_create(email_hash=email_hash(address))
+    bonus_addresses_record(emails=addresses)
     Purchase.objects.filter(user=user).update(user=None, checkout_url="")
     ApiToken.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
