@@ -3,6 +3,7 @@
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import django_rq
@@ -88,8 +89,14 @@ def tiny_models() -> Path:
 # shared by tests/jobs, tests/cms and tests/browser.
 
 
+@dataclass(frozen=True)
+class RunningStemworker:
+    url: str
+    pid: int  # uvicorn's: its pool workers name it as their parent_pid
+
+
 @pytest.fixture(scope="session")
-def stemworker_url(tiny_models) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def shared_stemworker(tiny_models) -> Iterator[RunningStemworker]:  # type: ignore[no-untyped-def]
     port = free_port()
     process = start_stemworker(
         port,
@@ -105,9 +112,14 @@ def stemworker_url(tiny_models) -> Iterator[str]:  # type: ignore[no-untyped-def
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, timeout=120)
-        yield url
+        yield RunningStemworker(url=url, pid=process.pid)
     finally:
         stop_stemworker(process)
+
+
+@pytest.fixture(scope="session")
+def stemworker_url(shared_stemworker) -> str:  # type: ignore[no-untyped-def]
+    return shared_stemworker.url
 
 
 @pytest.fixture

@@ -279,7 +279,9 @@ def _wait_until_running(separation_id: str) -> None:
     raise TimeoutError(separation_id)
 
 
-def _pool_worker_pids() -> list[int]:
+def _pool_worker_pids(parent_pid: int) -> list[int]:
+    """This stemworker's pool workers only: other suites may run on the machine."""
+    mark = f'"parent_pid": {parent_pid},'.encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -287,13 +289,18 @@ def _pool_worker_pids() -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if b"stemworker.pool_worker" in cmdline:
+            if b"stemworker.pool_worker" in cmdline and mark in cmdline:
                 pids.append(int(entry.name))
     return pids
 
 
 def test_demucs_killed_mid_job_fails_with_credit_back(
-    client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
+    client,
+    user,
+    tmp_path,
+    live_stemworker,
+    shared_stemworker,
+    django_capture_on_commit_callbacks,
 ):
     job = _admit(
         client, user, tmp_path, django_capture_on_commit_callbacks, seconds=30.0
@@ -301,7 +308,9 @@ def test_demucs_killed_mid_job_fails_with_credit_back(
 
     def kill_when_running() -> None:
         _wait_until_running(str(job.pk))
-        for pid in _pool_worker_pids():
+        pids = _pool_worker_pids(shared_stemworker.pid)
+        assert pids
+        for pid in pids:
             os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_when_running)
