@@ -39,8 +39,10 @@ def job_get_for_user(*, user: "User", pk: uuid.UUID | str) -> Job:
 
 
 def stem_get(*, job: Job, name: str) -> Stem:
+    """One of the job's stems, for a download (every seek of the player is one):
+    without its waveform peaks, hundreds of numbers no download needs."""
     try:
-        return job.stems.get(name=name)
+        return job.stems.defer("peaks").get(name=name)
     except Stem.DoesNotExist as missing:
         raise Http404("No such stem.") from missing
 
