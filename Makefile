@@ -41,7 +41,7 @@ install-dev: $(VENV)/.installed-dev vendor
 	$(PY) scripts/write_local_env.py
 
 run: install .env
-	@command -v ffmpeg >/dev/null || echo "note: ffmpeg is not installed; m4a/opus input and FLAC output need it (apt-get install ffmpeg)"
+	@command -v ffprobe >/dev/null || { echo "ffmpeg is required: every upload is decoded with it (apt-get install ffmpeg)"; exit 1; }
 	$(PY) manage.py migrate --noinput
 	$(PY) scripts/run_local.py
 
@@ -78,6 +78,7 @@ audit: install-dev
 
 bench: install-dev
 	$(PY) bench/pipeline.py
+	$(PY) bench/decoding.py
 	$(PY) bench/api.py
 
 up:

@@ -20,6 +20,7 @@ from django_rq import get_queue
 
 from jobs import budget, storage
 from jobs.audio import compute_peaks
+from jobs.decoding import AudioTooLong, UnreadableAudio, canonical_decode
 from jobs.runner import client
 from jobs.stemworker import SeparationRequest, StemworkerUnavailable, models_list
 
@@ -141,13 +142,30 @@ def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None
     song.save(update_fields=["status", "error", "updated_at"])
 
 
+def _canonical_decode(song: SampleSong, original: Path) -> tuple[Path, float]:
+    """The stemworker separates only our canonical decode, the demo's too."""
+    target = storage.demo_dir(song.pk) / "canonical.wav"
+    try:
+        decoded = canonical_decode(
+            original, target, limit_seconds=settings.MAX_AUDIO_MINUTES * 60.0
+        )
+    except AudioTooLong as error:
+        raise DemoError(
+            f"The sample song is longer than MAX_AUDIO_MINUTES "
+            f"({settings.MAX_AUDIO_MINUTES})."
+        ) from error
+    except UnreadableAudio as error:
+        raise DemoError(f"The sample song {error.reason}.") from error
+    return target, decoded.seconds
+
+
 def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
     separation_id = f"demo-{song.pk}-{spec.stem_set}-{uuid.uuid4().hex[:8]}"
     logger.info("demo: separating %s with %s", spec.stem_set, spec.model)
-    duration = sf.info(str(original)).duration
+    canonical, duration = _canonical_decode(song, original)
     request = SeparationRequest(
         id=separation_id,
-        input_path=str(original),
+        input_path=str(canonical),
         model=spec.model,
         two_stems=spec.two_stems,
         output_format="mp3",
@@ -178,6 +196,7 @@ def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
         raise DemoError(f"The separation was lost: {error}") from error
     finally:
         client.discard(separation_id)
+        canonical.unlink(missing_ok=True)
 
 
 def _rerun_timeout_seconds() -> int:

@@ -21,3 +21,11 @@ def write_song(path: Path, seconds: float = 5.0, **kwargs: int) -> Path:
     rate = kwargs.get("rate", 44100)
     sf.write(str(path), song(seconds, **kwargs), rate)
     return path
+
+
+def write_canonical(path: Path, seconds: float = 5.0) -> Path:
+    """The song as the web side hands it to the stemworker: 32-bit float WAV,
+    stereo, 44.1 kHz (jobs/decoding.py)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), song(seconds), 44100, subtype="FLOAT", format="WAV")
+    return path

@@ -1,10 +1,11 @@
-"""Start-up checks: the time limits of a job, taken together (jobs/budget.py)."""
+"""Start-up checks: the time limits of a job, taken together (jobs/budget.py),
+and the decoder every upload goes through (jobs/decoding.py)."""
 
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import budget
+from . import budget, decoding
 
 
 def time_limits_check(**kwargs: Any) -> list[CheckMessage]:
@@ -12,4 +13,17 @@ def time_limits_check(**kwargs: Any) -> list[CheckMessage]:
     return [
         *(Error(text, id="jobs.E001") for text in errors),
         *(Warning(text, id="jobs.W001") for text in warnings),
+    ]
+
+
+def decoder_check(**kwargs: Any) -> list[CheckMessage]:
+    if decoding.ffmpeg_binaries() is not None:
+        return []
+    return [
+        Error(
+            "ffmpeg and ffprobe are not on PATH: every upload is decoded with "
+            "them, so none could be accepted.",
+            hint="Install ffmpeg (apt-get install ffmpeg).",
+            id="jobs.E002",
+        )
     ]

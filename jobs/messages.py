@@ -77,11 +77,13 @@ def length_label(seconds: float) -> str:
     return f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def too_long(name: str, seconds: float, limit_minutes: float) -> str:
-    return (
-        f"“{name}” is {length_label(seconds)} long; the limit is "
-        f"{limit_minutes:g} minutes."
-    )
+def too_long(name: str, announced: float | None, limit_minutes: float) -> str:
+    """Past the cap: decoding stopped there, so only a header can say how long
+    the whole file is, and only a header that admits to more than the cap."""
+    minutes = f"{limit_minutes:g} minute{'' if limit_minutes == 1 else 's'}"
+    if announced is not None and announced > limit_minutes * 60:
+        return f"“{name}” is {length_label(announced)} long; the limit is {minutes}."
+    return f"“{name}” is longer than the limit of {minutes}."
 
 
 def too_long_for_model(name: str, seconds: float, model: str, limit: float) -> str:

@@ -1,8 +1,9 @@
 """The shared volume: where each file lives, what may stay, how full it may get.
 
 Layout under SHARED_ROOT:
-    tmp/                 uploads while they arrive and are probed
-    uploads/<job id>/    the original, only while its job is active
+    tmp/                 uploads while they arrive and are decoded
+    uploads/<job id>/    the canonical decode of the upload (never the upload
+                         itself), only while its job is active
     work/<separation>/   the stemworker's output folder, while it separates
     outputs/<job id>/    the stems (and the zip) until they expire
     demo/<song id>/      the landing page's sample song and its stems
@@ -55,9 +56,9 @@ def upload_dir(job: Job) -> Path:
     return root() / "uploads" / str(job.pk)
 
 
-def upload_path(job: Job) -> Path:
-    """Our name for the original, never the uploaded one."""
-    return upload_dir(job) / f"input.{job.input_extension}"
+def canonical_path(job: Job) -> Path:
+    """Our decode of the upload, all the stemworker reads (jobs/decoding.py)."""
+    return upload_dir(job) / "input.wav"
 
 
 def work_dir(separation_id: str) -> Path:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     job_timeout: int = Field(
         default=8 * 3600, ge=1, validation_alias="STEMWORKER_JOB_TIMEOUT"
     )
+    # The longest song separated; the web side reads the same variable and
+    # decodes no further (jobs/decoding.py), this side checks it again.
+    max_audio_minutes: int = Field(
+        default=20, ge=0, validation_alias="MAX_AUDIO_MINUTES"
+    )
     recycle_after: int = Field(
         default=25, ge=1, validation_alias="STEMWORKER_RECYCLE_AFTER"
     )

@@ -34,6 +34,14 @@ _AUDIO = re.compile(
 )
 
 
+def too_long(max_seconds: float) -> str:
+    """The message for a song longer than this server separates."""
+    return (
+        f"This song is longer than this server separates "
+        f"({max_seconds / 60:g} minutes at most)."
+    )
+
+
 def weights_missing(model: str) -> str:
     """The message shown when a model's weights cannot be loaded."""
     return f"Model weights for {model} are not available on this server."

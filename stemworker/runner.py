@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import messages
+from .canonical import canonical_refusal
 from .config import Settings
 from .progress import parse_progress
 
@@ -368,9 +369,18 @@ class Pool:
     def _run(self, slot: Slot, sep: Separation) -> None:
         stems: list[tuple[str, Path]] = []
         outcome: str | int = "crashed"
+        error: str | None
         try:
-            outcome = self._execute(slot, sep)
-            status, error, stems = self._verdict(sep, outcome)
+            refusal = canonical_refusal(
+                sep.spec.input_path, max_seconds=self.settings.max_audio_minutes * 60
+            )
+            if refusal is not None:
+                outcome = "refused"
+                status, error = "failed", refusal.message
+                sep.log_path.write_text(f"refused: {refusal.detail}\n")
+            else:
+                outcome = self._execute(slot, sep)
+                status, error, stems = self._verdict(sep, outcome)
         except Exception:  # a bug here must not leave the slot busy forever
             logger.exception("separation %s: runner error", sep.spec.id)
             status, error = "failed", messages.FALLBACK
@@ -431,6 +441,8 @@ class Pool:
     def _maintain(self, slot: Slot, outcome: str | int) -> None:
         """Replace a dead, hung or cancelled worker; recycle a well-used one."""
         worker = slot.worker
+        if outcome == "refused":  # the worker never saw it
+            return
         if isinstance(outcome, str) or worker is None or not worker.alive():
             self._replace_worker(slot)
             return

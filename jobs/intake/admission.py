@@ -154,5 +154,5 @@ def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
     )
     credits_debit(user=user, amount=1, job=job)
     storage.upload_dir(job).mkdir(parents=True, exist_ok=True)
-    item.path.replace(storage.upload_path(job))
+    item.path.replace(storage.canonical_path(job))
     return job

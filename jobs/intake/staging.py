@@ -1,4 +1,8 @@
-"""Uploads into the shared volume: stored under our own name, then probed."""
+"""Uploads into the shared volume: stored under our own name, decoded, dropped.
+
+What is kept of an upload is our canonical decode of it (jobs/decoding.py);
+the file as it came is deleted as soon as it is decoded, admitted or not.
+"""
 
 import shutil
 import uuid
@@ -10,12 +14,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from jobs import messages, storage
-from jobs.audio import (
-    ACCEPTED_EXTENSIONS,
-    MIN_DURATION_SECONDS,
-    UnreadableAudio,
-    probe_duration,
-)
+from jobs.audio import ACCEPTED_EXTENSIONS, MIN_DURATION_SECONDS
+from jobs.decoding import AudioTooLong, UnreadableAudio, canonical_decode
 
 from .errors import InvalidAudio
 from .filenames import clean_filename, extension_of
@@ -23,16 +23,17 @@ from .filenames import clean_filename, extension_of
 
 @dataclass
 class StagedUpload:
-    path: Path
+    path: Path  # the canonical decode; the upload itself is gone
     original_filename: str
     extension: str
-    duration: float
+    duration: float  # what decoding counted, never what a header claimed
 
 
 def upload_stage(upload: UploadedFile) -> StagedUpload:
-    """Move an upload into the shared volume under a name we choose, and probe it.
+    """Move an upload into the shared volume under a name we choose, decode it
+    into its canonical file and delete it.
 
-    The name is the user's for display only; the file is stored as a UUID. Raises
+    The name is the user's for display only; files are stored as UUIDs. Raises
     InvalidAudio when it is not usable audio, and leaves nothing behind whenever
     it raises.
     """
@@ -42,14 +43,18 @@ def upload_stage(upload: UploadedFile) -> StagedUpload:
         raise InvalidAudio(messages.unsupported_file(original, ACCEPTED_EXTENSIONS))
     staging = storage.staging_dir()
     staging.mkdir(parents=True, exist_ok=True)
-    path = staging / f"{uuid.uuid4().hex}.{extension}"
+    name = uuid.uuid4().hex
+    received = staging / f"{name}.upload"
+    canonical = staging / f"{name}.wav"
     try:
-        _store(upload, path)
-        duration = _probe(path, original)
+        _store(upload, received)
+        duration = _decode(received, canonical, original)
     except BaseException:
-        path.unlink(missing_ok=True)
+        canonical.unlink(missing_ok=True)
         raise
-    return StagedUpload(path, original, extension, duration)
+    finally:
+        received.unlink(missing_ok=True)
+    return StagedUpload(canonical, original, extension, duration)
 
 
 def _store(upload: UploadedFile, path: Path) -> None:
@@ -61,22 +66,26 @@ def _store(upload: UploadedFile, path: Path) -> None:
             out.write(chunk)
 
 
-def _probe(path: Path, original: str) -> float:
-    if path.stat().st_size == 0:
+def _decode(received: Path, canonical: Path, original: str) -> float:
+    if received.stat().st_size == 0:
         raise InvalidAudio(messages.empty_file(original))
+    limit_minutes = settings.MAX_AUDIO_MINUTES
     try:
-        # Decodes the start (and the end, where the format counts its length),
-        # so a truncated or lying file is refused here, not by demucs later.
-        duration = probe_duration(path)
+        decoded = canonical_decode(
+            received, canonical, limit_seconds=limit_minutes * 60.0
+        )
     except UnreadableAudio as error:
         raise InvalidAudio(messages.unreadable_file(original, error.reason)) from error
-    if duration < MIN_DURATION_SECONDS:
-        raise InvalidAudio(messages.too_short(original, duration, MIN_DURATION_SECONDS))
-    if duration > settings.MAX_AUDIO_MINUTES * 60:
+    except AudioTooLong as error:
         raise InvalidAudio(
-            messages.too_long(original, duration, settings.MAX_AUDIO_MINUTES)
+            messages.too_long(original, error.announced, limit_minutes)
+        ) from error
+    if decoded.seconds < MIN_DURATION_SECONDS:
+        canonical.unlink(missing_ok=True)
+        raise InvalidAudio(
+            messages.too_short(original, decoded.seconds, MIN_DURATION_SECONDS)
         )
-    return duration
+    return decoded.seconds
 
 
 def uploads_discard(staged: Sequence[StagedUpload]) -> None:

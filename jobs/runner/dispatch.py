@@ -32,7 +32,7 @@ def separation_request(
     """What the stemworker is asked to do for this job."""
     return SeparationRequest(
         id=str(job.pk),
-        input_path=str(storage.upload_path(job)),
+        input_path=str(storage.canonical_path(job)),
         model=job.model,
         two_stems=job.two_stems or None,
         output_format=job.output_format,

@@ -64,7 +64,8 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     done, queued, purchase = person_with_everything(user, tmp_path)
     theirs = finished_job(other_user)
     their_token, their_secret = api_token_create(user=other_user, name="theirs")
-    assert storage.output_dir(done).is_dir() and storage.upload_path(queued).is_file()
+    assert storage.output_dir(done).is_dir()
+    assert storage.canonical_path(queued).is_file()
     email, user_id = user.email, user.pk
 
     reauthenticate(client, user)

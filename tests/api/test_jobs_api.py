@@ -235,7 +235,7 @@ def test_job_detail_shows_stems_and_download_links(api, user):
 def test_delete_cancels_refunds_and_removes_files(api, user, wav):
     [created] = post_jobs(api, upload(wav)).json()
     job = Job.objects.get(pk=created["id"])
-    assert storage.upload_path(job).exists()
+    assert storage.canonical_path(job).exists()
     assert account_for_user(user).balance == 2
     response = api.delete(f"{JOBS}{job.pk}/")
     assert response.status_code == 204

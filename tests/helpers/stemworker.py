@@ -15,9 +15,10 @@ TINY_REPO = Path(os.environ.get("MUXMINUS_TINY_MODELS", "/tmp/muxminus-tiny-mode
 
 
 def write_wav(path: Path, seconds: float = 5.0) -> Path:
-    """Write a stereo 44.1 kHz noise wav (random but reproducible)."""
+    """Write stereo 44.1 kHz noise (random but reproducible) in the canonical
+    format, the only input the stemworker separates (stemworker/canonical.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     audio = rng.standard_normal((int(44100 * seconds), 2)) * 0.1
-    soundfile.write(path, audio.astype("float32"), 44100)
+    soundfile.write(path, audio.astype("float32"), 44100, subtype="FLOAT")
     return path

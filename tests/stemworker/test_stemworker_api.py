@@ -19,14 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stemworker import messages
-from tests.helpers.stemworker import AUTH
+from tests.helpers.stemworker import AUTH, write_wav
 
 
 def body(shared_root: Path, name: str = "song.wav", **extra: Any) -> dict[str, Any]:
     """A POST body for an input file (created) under the shared root."""
-    path = shared_root / "uploads" / "j" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"RIFF")
+    path = write_wav(shared_root / "uploads" / "j" / name, seconds=0.1)
     sep_id = extra.pop("id", name.split(".")[0])
     return {
         "id": sep_id,

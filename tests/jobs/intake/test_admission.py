@@ -1,7 +1,11 @@
 """Admission: validation, the active-job cap and credits, all or nothing."""
 
+import io
+
 import django_rq
+import numpy as np
 import pytest
+import soundfile as sf
 
 from billing.services import InsufficientCredits, account_for_user, credits_adjust
 from jobs import storage
@@ -26,13 +30,18 @@ def test_a_job_is_admitted_charged_stored_and_enqueued(
     assert job.original_filename == "My Song.wav"
     assert job.duration_seconds == pytest.approx(1.0, abs=0.01)
     assert account_for_user(user).balance == 2
-    assert storage.upload_path(job).read_bytes() == wav
-    assert (
-        storage.upload_path(job).name == "input.wav"
-    )  # our name, never the uploaded one
+    # What is kept is our decode of the upload, under our name: the same
+    # samples as float, stereo, 44.1 kHz; the upload itself is gone.
+    kept = storage.canonical_path(job)
+    assert kept.name == "input.wav"
+    info = sf.info(str(kept))
+    assert (info.subtype, info.samplerate, info.channels) == ("FLOAT", 44100, 2)
+    uploaded, _ = sf.read(io.BytesIO(wav), dtype="float32")
+    decoded, _ = sf.read(str(kept), dtype="float32")
+    assert np.allclose(decoded, uploaded, atol=1e-4)
     [turn] = django_rq.get_queue("stems").get_jobs()
     assert turn.func_name == "jobs.runner.tasks.job_process_next_task"
-    assert shared_files() == [storage.upload_path(job)]
+    assert shared_files() == [storage.canonical_path(job)]
 
 
 @pytest.mark.parametrize(
@@ -116,4 +125,4 @@ def test_one_bad_file_refuses_the_whole_batch(user, wav):
 def test_file_names_are_only_for_display(user, wav):
     [job] = submit(user, upload(wav, "../../etc/passwd\x00.wav"))
     assert job.original_filename == "passwd.wav"
-    assert storage.upload_path(job).parent == storage.upload_dir(job)
+    assert storage.canonical_path(job).parent == storage.upload_dir(job)

@@ -18,6 +18,7 @@ import soundfile as sf
 from django.urls import reverse
 
 from billing.services import account_for_user, ledger_mismatches
+from devtools.audio import write_canonical
 from devtools.stemworker_process import (
     free_port,
     start_stemworker,
@@ -83,7 +84,7 @@ def test_a_song_becomes_downloadable_stems(
     with django_capture_on_commit_callbacks(execute=True):
         job = upload(client, tmp_path, **options)
     assert job.status == Job.Status.QUEUED
-    assert storage.upload_path(job).is_file()
+    assert storage.canonical_path(job).is_file()
     run_queue()
 
     job.refresh_from_db()
@@ -134,7 +135,7 @@ def test_a_file_corrupted_after_upload_fails_readably(
     client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
 ):
     job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
-    storage.upload_path(job).write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage" * 100)
+    storage.canonical_path(job).write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage" * 100)
     run_queue()
     assert_failed_and_refunded(job, user, "could not be read as audio")
 
@@ -143,7 +144,7 @@ def test_a_missing_upload_fails_even_though_demucs_exits_0(
     client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
 ):
     job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
-    storage.upload_path(job).unlink()
+    storage.canonical_path(job).unlink()
     run_queue()
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -179,20 +180,20 @@ def test_a_stemworker_that_is_down_fails_the_job_with_its_credit_back(
     assert_failed_and_refunded(job, user, "unavailable right now")
 
 
-def _occupy_the_only_slot() -> str:
+def _occupy_the_only_slot(stemworker_pid: int) -> str:
     """Take the single slot with a separation that never ends by itself.
 
-    Its input is a named pipe nobody writes to, so demucs blocks reading it
-    until `_release` stops it: the slot stays busy however fast this machine.
+    Its worker is stopped (SIGSTOP) before the job is sent, so the job waits in
+    the worker's pipe until `_release` kills it: the slot stays busy however
+    fast this machine.
     """
-    folder = storage.root() / "uploads" / "blocker"
-    folder.mkdir(parents=True)
-    fifo = folder / "input.wav"
-    os.mkfifo(fifo)
+    for pid in _pool_worker_pids(stemworker_pid):
+        os.kill(pid, signal.SIGSTOP)
+    canonical = write_canonical(storage.root() / "uploads" / "blocker" / "input.wav")
     stemworker.separation_post(
         SeparationRequest(
             id="blocker",
-            input_path=str(fifo),
+            input_path=str(canonical),
             model="htdemucs",
             two_stems=None,
             output_format="wav",
@@ -209,9 +210,14 @@ def _release(blocker: str) -> None:
 
 
 def test_a_busy_stemworker_makes_the_job_wait_then_run(
-    client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
+    client,
+    user,
+    tmp_path,
+    live_stemworker,
+    shared_stemworker,
+    django_capture_on_commit_callbacks,
 ):
-    blocker = _occupy_the_only_slot()
+    blocker = _occupy_the_only_slot(shared_stemworker.pid)
     job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
     # Only this release frees the slot; the job cannot start before it.
     release = threading.Timer(2.0, _release, args=[blocker])
@@ -223,8 +229,10 @@ def test_a_busy_stemworker_makes_the_job_wait_then_run(
     assert (job.started_at - job.created_at).total_seconds() >= 2.0
 
 
-def test_a_long_poll_for_a_slot_answers_when_one_frees_up(live_stemworker):
-    blocker = _occupy_the_only_slot()
+def test_a_long_poll_for_a_slot_answers_when_one_frees_up(
+    live_stemworker, shared_stemworker
+):
+    blocker = _occupy_the_only_slot(shared_stemworker.pid)
     threading.Timer(1.0, _release, args=[blocker]).start()
     started = time.monotonic()
     stemworker.slot_wait(wait=45)
@@ -232,7 +240,7 @@ def test_a_long_poll_for_a_slot_answers_when_one_frees_up(live_stemworker):
     assert stemworker.separation_post(
         SeparationRequest(
             id="after",
-            input_path=str(write_song(storage.root() / "after.wav", seconds=1.0)),
+            input_path=str(write_canonical(storage.root() / "after.wav", 1.0)),
             model="htdemucs",
             two_stems=None,
             output_format="wav",
@@ -247,12 +255,13 @@ def test_a_stemworker_busy_for_too_long_fails_the_job_within_its_budget(
     user,
     tmp_path,
     live_stemworker,
+    shared_stemworker,
     settings,
     django_capture_on_commit_callbacks,
 ):
     wait_seconds = 2
     settings.STEMWORKER_WAIT_SECONDS = wait_seconds
-    blocker = _occupy_the_only_slot()
+    blocker = _occupy_the_only_slot(shared_stemworker.pid)
     try:
         job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
         run_queue()
