@@ -16,21 +16,29 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 import redis
 
+from devtools.processes import (
+    PG_ADMIN_URL,
+    Service,
+    ServiceError,
+    create_database,
+    flush_redis,
+    manage,
+    sigterm_as_interrupt,
+    tail,
+)
+from devtools.processes import drop_database as _drop_database
 from devtools.stemworker_process import free_port
+
+__all__ = ["Service", "flush_redis", "manage", "sigterm_as_interrupt", "tail"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -38,7 +46,6 @@ MODEL = "htdemucs"
 MODELS = "htdemucs,htdemucs_ft,htdemucs_6s"
 MODELS_CACHE = ROOT / "var" / "bench-models"
 RESULTS_DIR = ROOT / "bench" / "results"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 QUIET_CORES = 0.15  # other processes may use this much CPU while we time
 _WARMUP_RE = re.compile(r"warm-up with \S+ (took|failed)")
 _SEP_RE = re.compile(
@@ -48,34 +55,11 @@ _SEP_RE = re.compile(
 )
 
 
-class BenchError(Exception):
-    """Something broke: the bench could not measure what it should."""
+# Anything a bench finds broken; a service that exits raises it too.
+BenchError = ServiceError
 
 
 # -- small helpers --
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    """Run a manage.py command in a bench environment; return its stdout."""
-    done = subprocess.run(
-        [PY, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def tail(path: Path, chars: int = 3000) -> str:
-    """The end of a log file, for error messages."""
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
 
 
 def iso(value: str | None) -> float | None:
@@ -94,20 +78,6 @@ def separations_from_log(log: Path) -> dict[str, tuple[float, float | None]]:
         elif sep_id in spans:
             spans[sep_id] = (spans[sep_id][0], moment)
     return spans
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so the same cleanup runs."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _stamp() -> str:
@@ -219,75 +189,21 @@ def wait_quiet(max_wait: float, threshold: float = QUIET_CORES) -> float:
 def fresh_database(tmp: Path, db_name: str) -> tuple[str, bool]:
     """(DATABASE_URL, is_postgres): a new empty PostgreSQL DB, else SQLite in tmp."""
     try:
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as db:
-            name = sql.Identifier(db_name)
-            db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            db.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        return create_database(db_name), True
     except Exception as error:  # noqa: BLE001 - any failure means "no PostgreSQL"
         print(f"[bench] PostgreSQL unavailable ({error}); using SQLite")
         return f"sqlite:///{tmp / 'bench.sqlite3'}", False
-    return f"postgres://postgres@127.0.0.1:5432/{db_name}", True
 
 
 def drop_database(db_name: str) -> None:
     """Remove a bench database (best effort)."""
     try:
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as db:
-            name = sql.Identifier(db_name)
-            db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        _drop_database(db_name)
     except Exception as error:  # noqa: BLE001 - cleanup must not hide the result
         print(f"[bench] could not drop database {db_name}: {error}")
 
 
-def flush_redis(url: str) -> None:
-    """Empty a bench's Redis DB."""
-    redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-
-
 # -- the product's processes --
-
-
-class Service:
-    """One long-running process in its own process group, logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path):
-        self.name, self.log = name, log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def check_alive(self) -> None:
-        """Raise BenchError (with its log) when the process has exited."""
-        if self.proc.poll() is not None:
-            raise BenchError(
-                f"{self.name} exited ({self.proc.returncode}):\n{tail(self.log)}"
-            )
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the process group, then SIGKILL it if it lingers."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                continue
 
 
 class Product:
@@ -322,7 +238,7 @@ class Product:
         """Fresh database and Redis DB, the environment, migrations."""
         database_url, self.postgres = fresh_database(self.tmp, self.db_name)
         if need_postgres and not self.postgres:
-            raise BenchError("this bench needs PostgreSQL on 127.0.0.1:5432")
+            raise BenchError(f"this bench needs PostgreSQL ({PG_ADMIN_URL})")
         flush_redis(self.redis_url)
         self.env = self._env(database_url)
         self.manage("migrate", "--noinput")

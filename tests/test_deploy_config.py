@@ -6,17 +6,33 @@ Pure file parsing: no Django, no database, no Docker. Runs with `-p no:django` t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE_PATH = ROOT / "docker-compose.yml"
-NGINX_PATH = ROOT / "nginx.conf"
-DOCKERFILE_PATHS = [ROOT / "Dockerfile", ROOT / "stemworker" / "Dockerfile"]
+from devtools.deploy_config import (
+    COMPOSE_PATH,
+    NGINX_PATH,
+    ROOT,
+    STEMWORKER_DOCKERFILE,
+    WEB_DOCKERFILE,
+    Directive,
+    Mount,
+    command,
+    depends_on,
+    dockerfile_instructions,
+    effective,
+    environment,
+    interpolate,
+    locations,
+    match_location,
+    mounts,
+    parse_nginx,
+    raw_environment,
+)
+
+DOCKERFILE_PATHS = [WEB_DOCKERFILE, STEMWORKER_DOCKERFILE]
 
 # ARCHITECTURE.md section 1.
 SERVICES = {"proxy", "web", "worker", "cron", "stemworker", "db", "redis"}
@@ -37,18 +53,10 @@ REQUIRED_SECRETS = [
 
 # --- compose helpers
 
-_INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
-
 
 def _interpolate(value: str) -> str:
     """Resolve `${VAR:-default}` to its default, as compose would with VAR unset."""
-
-    def sub(match: re.Match[str]) -> str:
-        if match.group("op") in (":-", "-"):
-            return match.group("arg")
-        return f"<{match.group('name')}>"
-
-    return _INTERPOLATION.sub(sub, value)
+    return interpolate(value)
 
 
 @pytest.fixture(scope="module")
@@ -67,42 +75,13 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _env(service: dict[str, Any]) -> dict[str, str]:
-    raw = service.get("environment") or {}
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-    return {key: _interpolate(str(value)) for key, value in raw.items()}
+    return environment(service)
 
 
-def _raw_env(service: dict[str, Any]) -> dict[str, str]:
-    raw = service.get("environment") or {}
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-    return {key: str(value) for key, value in raw.items()}
+_raw_env = raw_environment
 
 
-@dataclass
-class Mount:
-    source: str
-    target: str
-    read_only: bool
-
-
-def _mounts(service: dict[str, Any]) -> list[Mount]:
-    mounts = []
-    for entry in service.get("volumes") or []:
-        if isinstance(entry, str):
-            parts = _interpolate(entry).split(":")
-            options = parts[2].split(",") if len(parts) > 2 else []
-            mounts.append(Mount(parts[0], parts[1], "ro" in options))
-        else:
-            mounts.append(
-                Mount(
-                    str(entry.get("source", "")),
-                    str(entry["target"]),
-                    bool(entry.get("read_only", False)),
-                )
-            )
-    return mounts
+_mounts = mounts
 
 
 def _mounts_of(service: dict[str, Any], volume: str) -> list[Mount]:
@@ -116,19 +95,11 @@ def _networks(service: dict[str, Any]) -> set[str]:
     return set(raw)
 
 
-def _depends_on(service: dict[str, Any]) -> dict[str, str]:
-    raw = service.get("depends_on") or {}
-    if isinstance(raw, list):
-        return dict.fromkeys(raw, "service_started")
-    return {
-        name: (spec or {}).get("condition", "service_started")
-        for name, spec in raw.items()
-    }
+_depends_on = depends_on
 
 
 def _command(service: dict[str, Any]) -> str:
-    command = service.get("command") or ""
-    return " ".join(command) if isinstance(command, list) else str(command)
+    return " ".join(command(service))
 
 
 def _healthcheck_test(service: dict[str, Any]) -> str:
@@ -141,55 +112,10 @@ def _healthcheck_test(service: dict[str, Any]) -> str:
 
 # --- nginx helpers
 
-
-@dataclass
-class Directive:
-    name: str
-    args: list[str]
-    children: list[Directive] | None = None
-    parent: Directive | None = field(default=None, repr=False)
-
-    def all(self, name: str) -> list[Directive]:
-        return [child for child in self.children or [] if child.name == name]
-
-    def first(self, name: str) -> Directive | None:
-        found = self.all(name)
-        return found[0] if found else None
-
-    def walk(self):
-        for child in self.children or []:
-            yield child
-            yield from child.walk()
-
-
-_TOKEN = re.compile(
-    r"""#[^\n]*|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[{};]|[^\s{};"'#]+"""
-)
-
-
-def _parse_nginx(text: str) -> Directive:
-    root = Directive("main", [], [])
-    stack = [root]
-    words: list[str] = []
-    for token in _TOKEN.findall(text):
-        if token.startswith("#"):
-            continue
-        if token in ("{", ";"):
-            assert words, f"empty directive before {token!r}"
-            node = Directive(
-                words[0], words[1:], [] if token == "{" else None, stack[-1]
-            )
-            stack[-1].children.append(node)
-            if token == "{":
-                stack.append(node)
-            words = []
-        elif token == "}":
-            assert not words and len(stack) > 1, "unbalanced braces in nginx.conf"
-            stack.pop()
-        else:
-            words.append(token[1:-1] if token[0] in "\"'" else token)
-    assert len(stack) == 1 and not words, "unbalanced braces in nginx.conf"
-    return root
+_parse_nginx = parse_nginx
+_locations = locations
+_match_location = match_location
+_effective = effective
 
 
 @pytest.fixture(scope="module")
@@ -207,51 +133,6 @@ def server(nginx: Directive) -> Directive:
         s for s in servers if any(d.args[0].endswith("80") for d in s.all("listen"))
     ]
     return (listening_80 or servers)[0]
-
-
-def _locations(block: Directive) -> list[Directive]:
-    found = []
-    for location in block.all("location"):
-        found.append(location)
-        found.extend(_locations(location))
-    return found
-
-
-def _match_location(block: Directive, uri: str) -> Directive | None:
-    """The location nginx would pick for `uri`: exact, longest prefix, ^~, regex."""
-    prefix: Directive | None = None
-    for location in block.all("location"):
-        modifier, pattern = (
-            location.args if len(location.args) == 2 else [""] + location.args
-        )
-        if modifier == "=" and pattern == uri:
-            return location
-        if modifier in ("", "^~") and uri.startswith(pattern):
-            if prefix is None or len(pattern) > len(prefix.args[-1]):
-                prefix = location
-    if prefix is not None:
-        nested = _match_location(prefix, uri)
-        if nested is not None:
-            return nested
-        if prefix.args[0] == "^~":
-            return prefix
-    for location in block.all("location"):
-        if location.args[0] in ("~", "~*"):
-            flags = re.IGNORECASE if location.args[0] == "~*" else 0
-            if re.search(location.args[1], uri, flags):
-                return location
-    return prefix
-
-
-def _effective(location: Directive, name: str) -> list[str] | None:
-    """A directive's value as inherited from the enclosing blocks."""
-    node: Directive | None = location
-    while node is not None:
-        found = node.first(name)
-        if found is not None:
-            return found.args
-        node = node.parent
-    return None
 
 
 def _effective_proxy_headers(location: Directive) -> dict[str, str]:
@@ -577,15 +458,7 @@ def test_protected_downloads_are_internal_only(server):
 # --- Dockerfiles
 
 
-def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", path.read_text())
-    instructions = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    return instructions
+_dockerfile_instructions = dockerfile_instructions
 
 
 @pytest.mark.parametrize(
