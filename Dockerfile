@@ -27,8 +27,9 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorc
 # Code stays root-owned (read-only to the app user); only the volume mount points belong to app,
 # so the named volumes start out writable by it.
 COPY . .
-RUN mkdir -p /app/staticfiles /shared \
-    && chown app:app /app/staticfiles /shared
+# /models: the `models` service (manage.py fetch_models) fills the weights volume mounted there.
+RUN mkdir -p /app/staticfiles /shared /models/torch \
+    && chown app:app /app/staticfiles /shared /models /models/torch
 
 USER app
 EXPOSE 8000

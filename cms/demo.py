@@ -108,12 +108,16 @@ def _track_save(
     return tracks
 
 
-def stemworker_wait(*, timeout: float) -> list[str]:
-    """Wait until the stemworker answers; the names of the models it offers."""
+def stemworker_wait(*, timeout: float) -> dict[str, str]:
+    """Wait until the stemworker answers; each model it offers, with why it
+    cannot run ("" when it can)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return [m["name"] for m in models_list()]
+            return {
+                m["name"]: "" if m.get("available", True) else m.get("reason") or "?"
+                for m in models_list()
+            }
         except StemworkerUnavailable as error:
             if time.monotonic() >= deadline:
                 raise DemoError(
@@ -130,9 +134,14 @@ def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None
         original = sample_song_write_original(song)
     try:
         offered = stemworker_wait(timeout=wait_seconds)
-        for spec in STEM_SETS:
+        for spec in STEM_SETS:  # every model checked before any is run
             if spec.model not in offered:
                 raise DemoError(f"The stemworker does not offer {spec.model}.")
+            if offered[spec.model]:
+                raise DemoError(
+                    f"{spec.model} cannot run on the stemworker: {offered[spec.model]}."
+                )
+        for spec in STEM_SETS:
             _separate_set(song, spec, original.path)
     except DemoError as error:
         song.status, song.error = SampleSong.Status.FAILED, str(error)[:500]

@@ -14,7 +14,7 @@ from billing.selectors import packs_active
 from jobs import storage
 
 from .blocks import QuestionBlock, StepBlock
-from .presenters import sample_song_sets
+from .presenters import sample_song_notice, sample_song_sets
 from .stem_sets import StemSet
 
 
@@ -84,6 +84,9 @@ class HomePage(Page):
         context = super().get_context(request, *args, **kwargs)
         song = self.sample_song
         context["demo"] = sample_song_sets(song) if song else []
+        context["demo_notice"] = (
+            sample_song_notice(song, context["demo"]) if song else ""
+        )
         return context
 
 

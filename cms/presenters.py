@@ -11,6 +11,15 @@ from .stem_sets import StemSet
 if TYPE_CHECKING:
     from .models import SampleSong
 
+PREPARING = (
+    "The separated versions of this song are being prepared; "
+    "come back in a few minutes to hear its stems."
+)
+UNAVAILABLE = (
+    "The separated versions of this song are unavailable on this server "
+    "right now, so only the original can be played."
+)
+
 SET_TEXT = {
     "original": "The song as it was mixed.",
     "two_stems": "htdemucs, two stems: the vocals, and everything else.",
@@ -49,3 +58,13 @@ def sample_song_sets(song: "SampleSong") -> list[dict[str, Any]]:
             }
         )
     return sets
+
+
+def sample_song_notice(song: "SampleSong", sets: list[dict[str, Any]]) -> str:
+    """What the demo says when stem sets are missing ("" when every set is there):
+    being prepared while the song waits for its separation, unavailable once it
+    failed (no weights, say) or its stems are gone."""
+    shown = {s["key"] for s in sets}
+    if shown >= {choice.value for choice in StemSet}:
+        return ""
+    return PREPARING if song.status == song.Status.PENDING else UNAVAILABLE

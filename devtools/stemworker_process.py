@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -23,12 +24,15 @@ def free_port() -> int:
         return port
 
 
-def start_stemworker(port: int, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def start_stemworker(
+    port: int, env: Mapping[str, str], *, output: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``uvicorn stemworker.main:app`` on 127.0.0.1:port as a subprocess.
 
     ``env`` is added to the current environment (it must hold at least
     ``STEMWORKER_TOKEN`` and ``SHARED_ROOT``). The server runs in its own process
-    group; stop it with ``stop_stemworker``.
+    group; stop it with ``stop_stemworker``. With ``output`` (a file opened for
+    writing), its stdout and stderr go there instead of the caller's.
     """
     full_env = {**os.environ, **env}
     full_env["PYTHONPATH"] = os.pathsep.join(
@@ -39,7 +43,9 @@ def start_stemworker(port: int, env: Mapping[str, str]) -> subprocess.Popen[byte
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
     # S603: fixed argv built here, no shell.
-    return subprocess.Popen(argv, env=full_env, start_new_session=True)  # noqa: S603
+    return subprocess.Popen(  # noqa: S603
+        argv, env=full_env, start_new_session=True, stdout=output, stderr=output
+    )
 
 
 def wait_healthy(url: str, timeout: float = 60.0) -> None:

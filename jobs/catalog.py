@@ -10,6 +10,7 @@ from . import stemworker
 
 logger = logging.getLogger(__name__)
 CACHE_KEY = "jobs:models"
+UNAVAILABLE_CACHE_SECONDS = 60
 
 # Only used while the stemworker cannot be asked; it reads the real models.
 FALLBACK_STEMS = {
@@ -19,7 +20,13 @@ DEFAULT_STEMS = ["drums", "bass", "other", "vocals"]
 
 
 def models_available() -> list[dict[str, Any]]:
-    """[{name, stems, description}] for every model in DEMUCS_MODELS, cached briefly."""
+    """[{name, stems, description, available, reason}] for every model in
+    DEMUCS_MODELS, cached briefly.
+
+    `available` is what the stemworker found at start-up (can its weights load);
+    `reason` says why not ("" when available). While the stemworker cannot be
+    asked, every model in the settings is listed as available.
+    """
     models = cache.get(CACHE_KEY)
     if models is None:
         try:
@@ -28,11 +35,15 @@ def models_available() -> list[dict[str, Any]]:
                     "name": m["name"],
                     "stems": list(m["stems"]),
                     "description": m.get("description", ""),
+                    "available": bool(m.get("available", True)),
+                    "reason": m.get("reason") or "",
                 }
                 for m in stemworker.models_list()
                 if m["name"] in settings.DEMUCS_MODELS
             ]
-            cache.set(CACHE_KEY, models, 300)
+            # Weights fetched later show up within a minute, not five.
+            fresh = all(m["available"] for m in models)
+            cache.set(CACHE_KEY, models, 300 if fresh else UNAVAILABLE_CACHE_SECONDS)
         except stemworker.StemworkerUnavailable:
             logger.warning("stemworker unreachable; listing models from settings")
             models = [
@@ -40,10 +51,17 @@ def models_available() -> list[dict[str, Any]]:
                     "name": name,
                     "stems": FALLBACK_STEMS.get(name, DEFAULT_STEMS),
                     "description": "",
+                    "available": True,
+                    "reason": "",
                 }
                 for name in settings.DEMUCS_MODELS
             ]
     return models
+
+
+def model_is_available(model: dict[str, Any]) -> bool:
+    """Whether the stemworker can load it (older cache entries have no flag)."""
+    return bool(model.get("available", True))
 
 
 def model_get(name: str) -> dict[str, Any] | None:

@@ -42,6 +42,19 @@ def unknown_model(model: str, names: list[str]) -> str:
     return f"Unknown model “{model}”. Choose one of: {', '.join(names)}."
 
 
+def model_unavailable(model: str, reason: str, others: list[str]) -> str:
+    why = f" ({reason})" if reason else ""
+    then = (
+        f"Choose one of: {', '.join(others)}."
+        if others
+        else "No model can run here until the server's weights are installed."
+    )
+    return (
+        f"“{model}” cannot run on this server right now{why}. "
+        f"Nothing was charged. {then}"
+    )
+
+
 def unknown_stem(model: str, stem: str, stems: list[str]) -> str:
     return f"{model} has no stem named “{stem}”. Choose one of: {', '.join(stems)}."
 

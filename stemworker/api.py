@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.openapi.utils import get_openapi
 
-from . import catalog
+from . import catalog, messages
 from .config import Settings, SettingsDep
 from .deps import PoolDep, require_token
 from .runner import JobSpec, Pool, PoolFull, Separation
@@ -31,18 +31,21 @@ def health(pool: PoolDep) -> Health:
     return Health(slots=len(pool.slots), busy=pool.busy())
 
 
-def _model_info(name: str, loaded: dict[str, list[str] | None] | None) -> ModelInfo:
+def _model_info(
+    name: str,
+    loaded: dict[str, list[str] | None] | None,
+    unavailable: dict[str, str] | None,
+) -> ModelInfo:
     fallback = catalog.known_stems(name) or []
-    if loaded is not None and name in loaded:
-        stems = loaded[name]
-        available = stems is not None
-    else:  # no local repo (or not inspected yet): trust the standard table
-        stems, available = None, True
+    # Not inspected yet (the first worker is still loading): the standard table.
+    stems = (loaded or {}).get(name)
+    reason = (unavailable or {}).get(name)
     return ModelInfo(
         name=name,
         stems=stems or fallback,
         description=catalog.description(name),
-        available=available,
+        available=reason is None,
+        reason=reason,
     )
 
 
@@ -64,9 +67,11 @@ def slots(pool: PoolDep, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Heal
 
 @router.get("/models", response_model=list[ModelInfo])
 def list_models(settings: SettingsDep, pool: PoolDep) -> list[ModelInfo]:
-    """The configured models, in order, with stems read from the models themselves."""
+    """The configured models, in order, with stems read from the models themselves
+    and, for each one that cannot load, why."""
     loaded = pool.model_stems(timeout=MODELS_WAIT_SECONDS)
-    return [_model_info(name, loaded) for name in settings.model_names]
+    unavailable = pool.unavailable_models()
+    return [_model_info(name, loaded, unavailable) for name in settings.model_names]
 
 
 def _bad_request(detail: str) -> HTTPException:
@@ -91,6 +96,9 @@ def _validated_spec(body: SeparationIn, settings: Settings, pool: Pool) -> JobSp
         raise _bad_request("input_path is outside the shared folder.")
     if body.model not in settings.model_names:
         raise _bad_request(f"Unknown model {body.model!r}.")
+    reason = (pool.unavailable_models() or {}).get(body.model)
+    if reason is not None:  # refused now, not failed once demucs gives up
+        raise _bad_request(messages.model_unavailable(body.model, reason))
     if body.two_stems is not None:
         loaded = pool.model_stems() or {}
         stems = loaded.get(body.model) or catalog.known_stems(body.model)

@@ -47,6 +47,11 @@ def weights_missing(model: str) -> str:
     return f"Model weights for {model} are not available on this server."
 
 
+def model_unavailable(model: str, reason: str) -> str:
+    """The refusal of a separation for a model that cannot load here."""
+    return f"{weights_missing(model)[:-1]}: {reason}."
+
+
 def human_message(log: str, *, model: str) -> str:
     """Return the short user-facing message for a failed run's log."""
     if _OOM.search(log):

@@ -8,7 +8,9 @@ entry point with exactly the argv ``python -m demucs`` would get, with fd 1 and
 fd 2 pointed at the job's log file so tqdm progress lands there.
 
 Protocol (stdout, one JSON object per line):
-``{"event": "ready", "pid": int, "models": {name: [stems] | null}}`` once, then
+``{"event": "ready", "pid": int, "models": {name: [stems] | null},
+"unavailable": {name: reason}}`` once (both empty unless this worker inspects),
+then
 ``{"event": "started", "id": str}`` and
 ``{"event": "result", "id": str, "exit_code": int, "seconds": float}`` per job.
 """
@@ -99,20 +101,50 @@ def run_entry(entry: EntryPoint, argv: list[str], log_path: Path) -> int:
     return 0
 
 
-def inspect_models(names: list[str], repo: str | None) -> dict[str, list[str] | None]:
-    """Load each model from the local repo to learn its stems (None when it fails)."""
+def inspect_models(
+    names: list[str], repo: str | None, *, check_downloads: bool = True
+) -> tuple[dict[str, list[str] | None], dict[str, str]]:
+    """Each model's stems (loaded from the local repo) and, for every model that
+    cannot load, the reason why.
+
+    Without a repo nothing is loaded (that could download at start-up): the
+    caches and the download hosts say whether each model can load, unless
+    `check_downloads` is off (an entry point other than demucs' own downloads
+    nothing: the tests' fake CLI).
+    """
+    from .weights import download_reason, load_failure_reason, repo_reason
+
+    stems: dict[str, list[str] | None] = {}
+    reasons: dict[str, str] = {}
     if not repo:
-        return {}  # without a local repo, loading would download: not at start-up
+        for name in names if check_downloads else []:
+            reason = download_reason(name)
+            if reason is not None:
+                reasons[name] = reason
+        return stems, reasons
     from demucs.pretrained import get_model
 
-    found: dict[str, list[str] | None] = {}
     for name in names:
-        try:
-            found[name] = list(get_model(name, repo=Path(repo)).sources)
-        except BaseException as exc:  # noqa: BLE001 - demucs calls sys.exit on errors
-            _log(f"model {name} could not be loaded: {exc!r}")
-            found[name] = None
-    return found
+        reason = repo_reason(name, Path(repo))
+        if reason is None:
+            try:
+                stems[name] = list(get_model(name, repo=Path(repo)).sources)
+                continue
+            except BaseException as exc:  # noqa: BLE001 - demucs calls sys.exit
+                reason = load_failure_reason(exc)
+        stems[name] = None
+        reasons[name] = reason
+    return stems, reasons
+
+
+def warmup_model(config: dict[str, Any], reasons: dict[str, str]) -> str | None:
+    """The model the warm-up runs: the first candidate that can load, if any."""
+    from .weights import first_loadable
+
+    offered = config.get("warmup_models", config["models"])
+    candidates = [name for name in offered if name not in reasons]
+    repo = config.get("repo")
+    return first_loadable(candidates, Path(repo) if repo else None)
 
 
 def warm_up(entry: EntryPoint, base_argv: list[str], model: str) -> None:
@@ -171,13 +203,25 @@ def main(config: dict[str, Any]) -> None:
     torch.set_num_threads(int(config["threads"]))
     entry = load_entry_point(config["entry_point"])
     models: dict[str, list[str] | None] = {}
+    reasons: dict[str, str] = {}
     if config.get("inspect"):
-        models = inspect_models(config["models"], config.get("repo"))
-    ready = {"event": "ready", "pid": os.getpid(), "models": models}
+        models, reasons = inspect_models(
+            config["models"],
+            config.get("repo"),
+            check_downloads=bool(config.get("check_downloads", True)),
+        )
+    ready = {
+        "event": "ready",
+        "pid": os.getpid(),
+        "models": models,
+        "unavailable": reasons,
+    }
     out.write(json.dumps(ready) + "\n")
     out.flush()
-    if config.get("warmup") and config["models"]:
-        warm_up(entry, config["base_argv"], config["models"][0])
+    if config.get("warmup"):
+        model = warmup_model(config, reasons)
+        if model is not None:
+            warm_up(entry, config["base_argv"], model)
     serve(entry, out)
 
 

@@ -26,8 +26,9 @@ from typing import IO, Any
 
 from . import messages
 from .canonical import canonical_refusal
-from .config import Settings
+from .config import DEFAULT_ENTRY_POINT, Settings
 from .progress import parse_progress
+from .weights import startup_line
 
 logger = logging.getLogger("stemworker")
 
@@ -102,7 +103,14 @@ class Separation:
 class WorkerProcess:
     """One ``pool_worker`` child and a thread that reads its answers."""
 
-    def __init__(self, settings: Settings, *, inspect: bool, on_ready: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        inspect: bool,
+        on_ready: Any,
+        warmup_models: list[str] | None = None,
+    ) -> None:
         config = {
             "parent_pid": os.getpid(),
             "threads": settings.torch_threads,
@@ -111,7 +119,12 @@ class WorkerProcess:
             "repo": str(settings.demucs_repo) if settings.demucs_repo else None,
             "base_argv": _base_argv(settings),
             "warmup": settings.warmup,
+            # The first that can load; all offered while nobody knows yet.
+            "warmup_models": (
+                settings.model_names if warmup_models is None else warmup_models
+            ),
             "inspect": inspect,
+            "check_downloads": settings.entry_point == DEFAULT_ENTRY_POINT,
         }
         env = dict(os.environ)
         # The worker must import this package whatever the server's cwd is.
@@ -147,7 +160,9 @@ class WorkerProcess:
                 logger.warning("worker %s wrote a non-JSON line: %r", self.pid, line)
                 continue
             if message.get("event") == "ready":
-                self._on_ready(message.get("models") or {})
+                self._on_ready(
+                    message.get("models") or {}, message.get("unavailable") or {}
+                )
             else:
                 self.results.put(message)
         self.results.put(_EOF)
@@ -228,6 +243,7 @@ class Pool:
         # Notified whenever a slot frees up (long polls for a free slot wait on it).
         self._slot_freed = threading.Condition(self._lock)
         self._models: dict[str, list[str] | None] | None = None
+        self._unavailable: dict[str, str] = {}
         self._models_ready = threading.Event()
         self._closed = False
         # PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so
@@ -251,15 +267,32 @@ class Pool:
         self._spawner.shutdown(wait=False)
 
     def _spawn(self, *, inspect: bool = False) -> WorkerProcess:
+        warmup_models = None
+        if self._models_ready.is_set():
+            warmup_models = [
+                name
+                for name in self.settings.model_names
+                if name not in self._unavailable
+            ]
         future = self._spawner.submit(
-            WorkerProcess, self.settings, inspect=inspect, on_ready=self._set_models
+            WorkerProcess,
+            self.settings,
+            inspect=inspect,
+            on_ready=self._set_models,
+            warmup_models=warmup_models,
         )
         return future.result(timeout=60)
 
-    def _set_models(self, models: dict[str, list[str] | None]) -> None:
+    def _set_models(
+        self, models: dict[str, list[str] | None], unavailable: dict[str, str]
+    ) -> None:
         if self._models is None:
+            self._unavailable = dict(unavailable)
             self._models = models
             self._models_ready.set()
+            if unavailable:
+                # One line, naming what to do: the reasons are in GET /models.
+                logger.warning(startup_line(unavailable, self.settings.demucs_repo))
 
     def _replace_worker(self, slot: Slot) -> None:
         if slot.worker is not None:
@@ -273,6 +306,11 @@ class Pool:
         """Stems per model as loaded by a worker; None when not (yet) known."""
         self._models_ready.wait(timeout)
         return self._models
+
+    def unavailable_models(self, timeout: float = 0) -> dict[str, str] | None:
+        """Why each model that cannot load cannot; None when not (yet) known."""
+        self._models_ready.wait(timeout)
+        return dict(self._unavailable) if self._models_ready.is_set() else None
 
     def busy(self) -> int:
         """Number of slots running a separation."""

@@ -25,6 +25,8 @@ class ModelInfo(BaseModel):
     stems: list[str]
     description: str
     available: bool
+    # Why it cannot load (weights missing, damaged, not downloaded); null if it can.
+    reason: str | None = None
 
 
 class SeparationIn(BaseModel):

@@ -2,6 +2,7 @@ from typing import Any, cast
 
 from django import forms
 
+from jobs import catalog
 from jobs.models import Job
 
 
@@ -22,11 +23,25 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)]
 
 
+class ModelSelect(forms.Select):
+    """A select whose models that cannot run here are disabled options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unavailable: set[str] = set()
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        if option["value"] in self.unavailable:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class JobUploadForm(forms.Form):
     songs = MultipleFileField(
         label="Songs", help_text="One or more audio files (mp3, wav, flac, ogg, m4a…)."
     )
-    model = forms.ChoiceField(label="Model")
+    model = forms.ChoiceField(label="Model", widget=ModelSelect)
     two_stems = forms.ChoiceField(
         label="Stems",
         required=False,
@@ -38,9 +53,20 @@ class JobUploadForm(forms.Form):
 
     def __init__(self, *args: Any, models: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["model"]).choices = [
-            (m["name"], _model_label(m)) for m in models
-        ]
+        model_field = cast(forms.ChoiceField, self.fields["model"])
+        model_field.choices = [(m["name"], _model_label(m)) for m in models]
+        unavailable = [m for m in models if not catalog.model_is_available(m)]
+        if unavailable:
+            cast(ModelSelect, model_field.widget).unavailable = {
+                m["name"] for m in unavailable
+            }
+            # The help text is the select's accessible description
+            # (aria-describedby), so the reason is read with the choice.
+            model_field.help_text = "Not available on this server: " + "; ".join(
+                _unavailable_label(m) for m in unavailable
+            )
+            usable = [m["name"] for m in models if catalog.model_is_available(m)]
+            model_field.initial = usable[0] if usable else None
         stems = sorted({stem for m in models for stem in m["stems"]})
         cast(forms.ChoiceField, self.fields["two_stems"]).choices = [
             ("", "All stems")
@@ -49,4 +75,12 @@ class JobUploadForm(forms.Form):
 
 def _model_label(model: dict[str, Any]) -> str:
     description = model.get("description")
-    return f"{model['name']} ({description})" if description else model["name"]
+    label = f"{model['name']} ({description})" if description else model["name"]
+    if not catalog.model_is_available(model):
+        label += f" — unavailable: {model.get('reason') or 'cannot run here'}"
+    return label
+
+
+def _unavailable_label(model: dict[str, Any]) -> str:
+    reason = model.get("reason") or "cannot run here"
+    return f"{model['name']} ({reason})"

@@ -24,6 +24,7 @@ from core.errors import DomainError
 from core.throttling import JobCreateRateThrottle
 from jobs import catalog, lifecycle, messages, selectors, storage
 from jobs.intake.admission import jobs_submit
+from jobs.intake.errors import ModelUnavailable
 from jobs.models import Job
 
 from . import downloads
@@ -49,6 +50,8 @@ def _dashboard(
         "max_active": summary.max_active_jobs,
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         "models": models,
+        "no_model_runs": bool(models)
+        and not any(catalog.model_is_available(m) for m in models),
         "upload_config": {
             "api_url": "/api/v1/jobs/",
             "max_active": summary.max_active_jobs,
@@ -125,7 +128,8 @@ def job_upload(request: HttpRequest) -> HttpResponse:
             output_format=form.cleaned_data["output_format"],
         )
     except DomainError as error:
-        form.add_error("songs", error.message)
+        field = "model" if isinstance(error, ModelUnavailable) else "songs"
+        form.add_error(field, error.message)
         return _dashboard(request, form, status=error.status_code)
     count = len(jobs)
     flash.success(

@@ -7,6 +7,12 @@ class InvalidJobRequest(DomainError):
     code = "invalid"
 
 
+class ModelUnavailable(InvalidJobRequest):
+    """The model is offered but the stemworker cannot load it (no weights)."""
+
+    code = "model_unavailable"
+
+
 class InvalidAudio(DomainError):
     code = "invalid_audio"
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from jobs import catalog, messages
 from jobs.models import Job
 
-from .errors import InvalidJobRequest
+from .errors import InvalidJobRequest, ModelUnavailable
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ def job_options_validate(
 ) -> JobOptions:
     """Check the model, two-stem choice and format; the message lists valid choices.
 
-    Raises InvalidJobRequest.
+    Raises InvalidJobRequest, or ModelUnavailable for an offered model whose
+    weights the stemworker cannot load (before anything is staged or charged).
     """
     models = catalog.models_available()
     chosen = next((m for m in models if m["name"] == model), None)
@@ -29,6 +30,11 @@ def job_options_validate(
         if not model:
             raise InvalidJobRequest(messages.choose_model(names))
         raise InvalidJobRequest(messages.unknown_model(model, names))
+    if not catalog.model_is_available(chosen):
+        others = [m["name"] for m in models if catalog.model_is_available(m)]
+        raise ModelUnavailable(
+            messages.model_unavailable(model, chosen.get("reason") or "", others)
+        )
     if two_stems and two_stems not in chosen["stems"]:
         raise InvalidJobRequest(
             messages.unknown_stem(model, two_stems, list(chosen["stems"]))

@@ -62,7 +62,15 @@ def test_models_list_names_and_stems(api):
     models = {m["name"]: m for m in response.json()}
     assert set(models) == {"htdemucs", "htdemucs_ft", "htdemucs_6s"}
     assert "guitar" in models["htdemucs_6s"]["stems"]
-    assert set(models["htdemucs"]) == {"name", "stems", "description"}
+    assert set(models["htdemucs"]) == {
+        "name",
+        "stems",
+        "description",
+        "available",
+        "reason",
+    }
+    # Without an answer from the stemworker, every configured model is offered.
+    assert all(m["available"] and m["reason"] == "" for m in models.values())
 
 
 def test_me_summarises_the_account(api, user):

@@ -63,6 +63,7 @@ def test_load_demo_content_builds_the_site_and_the_demo_once(
     assert page.count('role="tab"') == 3
     assert page.count("<audio") == 1 + 2 + 6
     assert page.count('id="demo-six-stems-data"') == 1
+    assert "data-demo-notice" not in page  # every version is there
 
     # The audio is public, seekable (Range) and plays inline.
     mix = song.tracks.get(stem_set="original")

@@ -149,7 +149,14 @@ def test_missing_input_fails(service: Service) -> None:
     assert (data["status"], data["error"]) == ("failed", messages.MISSING)
 
 
-def test_model_missing_from_repo_fails_with_weights_message(service: Service) -> None:
-    data, _ = service.separate("nomodel", model="mdx")
-    assert data["status"] == "failed"
-    assert data["error"] == "Model weights for mdx are not available on this server."
+def test_model_missing_from_repo_is_refused_with_weights_message(
+    service: Service,
+) -> None:
+    service.http.get("/models")  # the pool has inspected the models
+    payload = {"id": "nomodel", "input_path": str(service.input), "model": "mdx"}
+    response = service.http.post("/separations", json=payload)
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Model weights for mdx are not available on this server: "
+        "weights not found in DEMUCS_REPO."
+    )

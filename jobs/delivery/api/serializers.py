@@ -85,6 +85,17 @@ class ModelOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     stems = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField(allow_blank=True)
+    available = serializers.BooleanField(
+        default=True,
+        help_text="Whether this server can run it now; a job for a model that "
+        "cannot is refused (400 `model_unavailable`) and charges nothing.",
+    )
+    reason = serializers.CharField(
+        allow_blank=True,
+        default="",
+        help_text="Why it cannot run (e.g. its weights are not installed); "
+        "empty when available.",
+    )
 
 
 @extend_schema_serializer(component_name="Account")

@@ -84,8 +84,9 @@ class ModelListApi(APIView):
     @extend_schema(
         operation_id="models_list",
         summary="Models offered",
-        description="Each model's name and the stems it produces; `two_stems` "
-        "takes one of these.",
+        description="Each model's name and the stems it produces (`two_stems` "
+        "takes one of these), and whether this server can run it now (`available`, "
+        "and `reason` when not).",
         responses={200: ModelOutputSerializer(many=True), **error_responses()},
         parameters=[RETRY_AFTER],
     )
