@@ -13,8 +13,8 @@ $(VENV)/bin/activate:
 	$(PIP) install --quiet --upgrade pip
 
 # Reinstall only when the pins change.
-$(VENV)/.installed: requirements.txt $(VENV)/bin/activate
-	$(PIP) install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt requirements-local.txt $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements.txt -r requirements-local.txt
 	@touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
@@ -42,7 +42,6 @@ install-dev: $(VENV)/.installed-dev vendor
 
 run: install .env
 	@command -v ffprobe >/dev/null || { echo "ffmpeg is required: every upload is decoded with it (apt-get install ffmpeg)"; exit 1; }
-	$(PY) manage.py migrate --noinput
 	$(PY) scripts/run_local.py
 
 # Small random-weight demucs models, for trying the product without real weights.
@@ -50,6 +49,13 @@ tiny-models: install .env
 	$(PY) -m devtools.model_repo $(TINY_MODELS)
 	@grep -q '^DEMUCS_REPO=' .env || echo "DEMUCS_REPO=$(CURDIR)/$(TINY_MODELS)" >> .env
 	@echo "DEMUCS_REPO is set in .env; restart make run to use these models."
+
+# The real demucs weights of DEMUCS_MODELS, verified and resumable (Ctrl-C, then
+# again), into DEMUCS_REPO, else var/models (then set as DEMUCS_REPO in .env).
+.PHONY: fetch-models
+fetch-models: install .env
+	$(PY) manage.py fetch_models
+	@grep -q '^DEMUCS_REPO=' .env || echo "DEMUCS_REPO=$(CURDIR)/var/models" >> .env
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -69,6 +75,7 @@ typecheck: install-dev
 
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest
+	$(PY) scripts/test_embedded.py
 
 # Known vulnerabilities in the exact pins (PyPI's advisory feed, through pip-audit).
 # --strict: a pin that could not be looked up fails the audit instead of passing it.

@@ -78,6 +78,7 @@ from bench.harness import (  # noqa: E402
 )
 from devtools.audio import write_song  # noqa: E402
 from devtools.model_repo import build_repo  # noqa: E402
+from devtools.processes import database_url  # noqa: E402
 
 PG_DB = "muxminus_load"
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -93,6 +94,8 @@ from billing.services import account_for_user, credits_adjust
 users = []
 for i in range({count}):
     user = user_create_verified(email=f"load-{{i:03d}}@example.com")
+    user.set_password("load-bench-password")
+    user.save(update_fields=["password"])
     balance = account_for_user(user).balance
     if balance != {credits}:
         credits_adjust(user=user, delta={credits} - balance, note="load bench")
@@ -138,6 +141,8 @@ class LoadProduct(Product):
     def setup_users(self, count: int, credits: int) -> None:
         """Fresh database and Redis DB, migrations, `count` funded users."""
         self.prepare(need_postgres=True)
+        # DEBUG is off, as deployed: pages need the collected static manifest.
+        self.manage("collectstatic", "--noinput")
         out = self.manage(
             "shell", "-c", MAKE_USERS.format(count=count, credits=credits)
         )
@@ -149,6 +154,7 @@ class LoadProduct(Product):
         env.update(
             DJANGO_DEBUG="false",
             DJANGO_SECURE_SSL_REDIRECT="false",
+            STATIC_ROOT=str(self.tmp / "static"),
             MAX_CONCURRENT_JOBS=str(self.slots),
             MAX_ACTIVE_JOBS_PER_USER=str(MAX_ACTIVE),
             # Production's rate limits: a load test should meet them.
@@ -215,7 +221,7 @@ class DatabaseSampler(Sampler):
         import psycopg
 
         if self._db is None:
-            url = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+            url = database_url(PG_DB)
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=3)
         rows = self._db.execute(self.QUERY).fetchall()
         self.max_active_per_user = max(
@@ -330,7 +336,7 @@ class User(threading.Thread):
         """
         for attempt in (1, 2):
             try:
-                response = self.client.request(method, url, **kwargs)
+                response = self.send(method, url, **kwargs)
                 break
             except httpx.HTTPError as error:
                 reset = isinstance(error, (httpx.ReadError, httpx.RemoteProtocolError))
@@ -353,6 +359,9 @@ class User(threading.Thread):
                 f"{response.text[:300]}"
             )
         return response
+
+    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, url, **kwargs)
 
     def run(self) -> None:
         try:
@@ -455,6 +464,59 @@ class User(threading.Thread):
 # -- figures ------------------------------------------------------------------
 
 
+class SiteUser(User):
+    """One person in a browser: signed in with a password on allauth's form,
+    posting as the dashboard's script does (session cookie and CSRF token to
+    POST /api/v1/jobs/), polling and downloading with the same session.
+
+    The product's cookies are Secure (production is https); over the bench's
+    plain http the client keeps and sends them itself, as the browser would
+    over https.
+    """
+
+    def __init__(
+        self, index: int, base: str, email: str, song: bytes, opts: argparse.Namespace
+    ) -> None:
+        super().__init__(index, base, "", song, opts)
+        self.client.headers.pop("Authorization")
+        self.email = email
+        self.jar: dict[str, str] = {}
+
+    def run(self) -> None:
+        try:
+            self.sign_in()
+        except Exception as error:  # noqa: BLE001 - a user thread must report, not die
+            self.totals.error(f"site user {self.index} could not sign in: {error!r}")
+        super().run()
+
+    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.client.request(method, url, **kwargs)
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            self.jar[name.strip()] = rest.split(";", 1)[0]
+        cookies = "; ".join(f"{name}={value}" for name, value in self.jar.items())
+        self.client.headers["Cookie"] = cookies
+        if "csrftoken" in self.jar:
+            self.client.headers["X-CSRFToken"] = self.jar["csrftoken"]
+        return response
+
+    def sign_in(self) -> None:
+        page = self.send("GET", "/accounts/login/")
+        if "csrftoken" not in self.jar:
+            raise RuntimeError(f"no CSRF cookie: {page.status_code} {page.headers}")
+        response = self.send(
+            "POST",
+            "/accounts/login/",
+            data={
+                "login": self.email,
+                "password": "load-bench-password",
+                "csrfmiddlewaretoken": self.jar.get("csrftoken", ""),
+            },
+        )
+        if "sessionid" not in self.jar:
+            raise RuntimeError(f"no session: {response.status_code} {response.text}")
+
+
 def pcts(values: Sequence[float]) -> dict[str, float | None]:
     """p50, p95 and max (s), rounded; None for an empty list."""
     if not values:
@@ -538,8 +600,11 @@ def run_users(product: LoadProduct, opts: argparse.Namespace, song: bytes) -> fl
     """All users at once; returns the wall time until the last job ended."""
     opts.totals, opts.start = Totals(), threading.Barrier(opts.users + 1)
     opts.web_log = product.logs / "web.log"
+    # Every other person uses the site (as a browser does), the rest the API.
     users = [
-        User(i, product.web_url, u["token"], song, opts)
+        SiteUser(i, product.web_url, u["email"], song, opts)
+        if opts.site and i % 2
+        else User(i, product.web_url, u["token"], song, opts)
         for i, u in enumerate(product.users)
     ]
     for user in users:
@@ -791,6 +856,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--poll", type=float, default=2.0, help="s between polls")
     parser.add_argument(
         "--retry-cap", type=float, default=5.0, help="max s waited on a 429"
+    )
+    parser.add_argument(
+        "--site",
+        action="store_true",
+        help="every other user signs in and uploads through the site's session",
     )
     parser.add_argument(
         "--quick",

@@ -106,11 +106,15 @@ TEMPLATES = [
 ]
 
 # --- Data -------------------------------------------------------------------
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
-    )
-}
+if env("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    # A fresh machine: PostgreSQL from a wheel, in var/ (config/embedded.py),
+    # the same engine and row locks as production. SQLite is not an option:
+    # dispatch relies on SELECT ... FOR UPDATE SKIP LOCKED.
+    from .embedded import postgres_database
+
+    DATABASES = {"default": postgres_database(BASE_DIR / "var" / "postgres")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -217,6 +221,10 @@ MAX_AUDIO_MINUTES = env.int("MAX_AUDIO_MINUTES", default=20)
 DEMUCS_MODELS = env.list(
     "DEMUCS_MODELS", default=["htdemucs", "htdemucs_ft", "htdemucs_6s"]
 )
+# The stemworker's weights folder; `manage.py fetch_models` fills it (var/models
+# when unset). The URL root it downloads from: empty means demucs' own.
+DEMUCS_REPO = env("DEMUCS_REPO", default="")
+DEMUCS_WEIGHTS_URL = env("DEMUCS_WEIGHTS_URL", default="")
 SHARED_ROOT = Path(env("SHARED_ROOT", default=str(BASE_DIR / "var" / "shared")))
 STEMWORKER_URL = env("STEMWORKER_URL", default="http://127.0.0.1:8001")
 STEMWORKER_TOKEN = env("STEMWORKER_TOKEN")

@@ -7,6 +7,8 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("STEMWORKER_TOKEN", "test-stemworker-token")
 os.environ.setdefault("DJANGO_DEBUG", "false")
+# Never the embedded database of a local run (config/embedded.py).
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/muxminus")
 
 from .settings import *  # noqa: E402,F403
 from .settings import env  # noqa: E402

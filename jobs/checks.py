@@ -27,3 +27,21 @@ def decoder_check(**kwargs: Any) -> list[CheckMessage]:
             id="jobs.E002",
         )
     ]
+
+
+def database_check(**kwargs: Any) -> list[CheckMessage]:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" in engine:
+        return []
+    return [
+        Warning(
+            f"The database is {engine}: dispatch keeps the fairest queued job's "
+            "row locked while it asks the stemworker (SELECT ... FOR UPDATE SKIP "
+            "LOCKED), which only PostgreSQL does; elsewhere uploads and workers "
+            "meet locked-database errors.",
+            hint="Use PostgreSQL, or leave DATABASE_URL unset for the embedded one.",
+            id="jobs.W002",
+        )
+    ]

@@ -1,4 +1,4 @@
-"""Write a local .env on first run: generated secrets, SQLite, local Redis.
+"""Write a local .env on first run: generated secrets, local database and Redis.
 
 Never overwrites an existing .env; prints what it did.
 """
@@ -13,7 +13,9 @@ TEMPLATE = """# Written by `make run` on first run. Edit freely;
 DJANGO_SECRET_KEY={secret}
 DJANGO_DEBUG=true
 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
-# DATABASE_URL unset: a SQLite file in var/. Use postgres://... for PostgreSQL.
+# DATABASE_URL unset: PostgreSQL embedded in var/postgres, started by make run.
+# Set postgres://... to use a server of your own.
+# REDIS_URL: when nothing answers there, make run starts a Redis in var/redis.
 REDIS_URL=redis://127.0.0.1:6379/0
 SHARED_ROOT={shared}
 # STEMWORKER_URL unset: make run derives it from STEMWORKER_PORT (default 8001).

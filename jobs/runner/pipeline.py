@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs import budget, lifecycle, messages
+from jobs import budget, lifecycle, messages, turns
 from jobs.logs import job_logging_context
 from jobs.models import Job
 
@@ -28,14 +28,31 @@ logger = logging.getLogger(__name__)
 def job_process_next() -> None:
     """Take one turn: start the fairest queued job and run it to its end.
 
-    A turn that finds nothing queued does nothing.
+    A turn that finds nothing queued does nothing. A turn is never lost: one
+    that meets a database that does not answer (or is locked) waits for it,
+    and one that fails before starting a job puts a turn back for the next
+    worker. After a job, any turns Redis lost are given back at once, not at
+    the reaper's next minute.
     """
-    job = dispatch.job_start_next()
+    try:
+        job = retry_while_database_down(dispatch.job_start_next)
+    except BaseException:
+        _turn_give_back()
+        raise
     if job is None:
         logger.info("nothing queued; a spare turn ends")
         return
     with job_logging_context(str(job.pk)):
         _run_to_end(job)
+    unless_database_down(turns.turns_restore)
+
+
+def _turn_give_back() -> None:
+    try:
+        turns.turns_add(1)
+    except Exception:
+        # Redis is gone too: the reaper gives turns back once it returns.
+        logger.exception("could not give the turn back")
 
 
 def _run_to_end(job: Job) -> None:

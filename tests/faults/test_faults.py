@@ -6,6 +6,7 @@ The worker is `manage.py rqworker` in its own process group, the stemworker a
 real uvicorn running demucs on tiny models, Redis and PostgreSQL the real ones.
 """
 
+import threading
 import time
 from pathlib import Path
 
@@ -197,6 +198,28 @@ def test_postgresql_briefly_unreachable_mid_job(
         rq_workers(database=database_url(proxy.port))
         wait_until(lambda: separating(job), 120, "the separation")
         proxy.outage(seconds=8)  # longer than the separation has left
+        wait_until(all_ended, 180, "the job to end")
+    finally:
+        proxy.close()
+    assert status_of(job) == Job.Status.SUCCEEDED, job.error
+    assert_books_balanced(person)
+
+
+def test_a_turn_that_meets_an_unreachable_database_waits_and_is_not_lost(
+    baseline, stemworker, rq_workers, tmp_path
+):
+    """The database is down when the worker takes the turn: the turn waits for it
+    instead of failing (a failed turn was a lost one: the song sat queued until
+    the reaper's next minute, and no reaper runs here)."""
+    proxy = FlakyTcpProxy(5432)
+    try:
+        person = signed_up_user()
+        [job] = submit(person, tmp_path, 1)
+        outage = threading.Thread(target=proxy.outage, kwargs={"seconds": 6})
+        outage.start()
+        wait_until(proxy.cut.is_set, 10, "the outage")
+        rq_workers(database=database_url(proxy.port))
+        outage.join()
         wait_until(all_ended, 180, "the job to end")
     finally:
         proxy.close()

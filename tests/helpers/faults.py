@@ -5,25 +5,42 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 
 
-def database_url(port: int | None = None) -> str:
-    """The test database, as the URL another process needs to reach it."""
+def _socket_folder() -> str | None:
+    """The Unix-socket folder of the test database (the embedded PostgreSQL)."""
     params = connection.settings_dict
-    host = params.get("HOST") or "127.0.0.1"
-    port = port or int(params.get("PORT") or 5432)
+    host = params.get("HOST") or params.get("OPTIONS", {}).get("host") or ""
+    return str(host) if str(host).startswith("/") else None
+
+
+def database_url(port: int | None = None) -> str:
+    """The test database, as the URL another process needs to reach it: through
+    a FlakyTcpProxy on `port`, else as this process reaches it."""
+    params = connection.settings_dict
     user = params.get("USER") or "postgres"
+    folder = _socket_folder()
+    if port is None and folder is not None:
+        db_port = params.get("OPTIONS", {}).get("port") or params.get("PORT") or 5432
+        return f"postgres://{user}@/{params['NAME']}?host={folder}&port={db_port}"
+    host = "127.0.0.1" if folder is not None else params.get("HOST") or "127.0.0.1"
+    port = port or int(params.get("PORT") or 5432)
     return f"postgres://{user}@{host}:{port}/{params['NAME']}"
 
 
 class FlakyTcpProxy:
     """A TCP proxy to PostgreSQL that can drop every connection and refuse new
-    ones for a while: the database "briefly unreachable", for real."""
+    ones for a while: the database "briefly unreachable", for real. It reaches
+    the test database the way this process does (TCP, or its Unix socket)."""
 
     def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
+        folder = _socket_folder()
+        self.target: Any = (
+            f"{folder}/.s.PGSQL.{target_port}" if folder else ("127.0.0.1", target_port)
+        )
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.cut = threading.Event()
@@ -31,6 +48,13 @@ class FlakyTcpProxy:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        if isinstance(self.target, str):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            return upstream
+        return socket.create_connection(self.target)
 
     def _accept(self) -> None:
         while not self.closed.is_set():
@@ -41,7 +65,7 @@ class FlakyTcpProxy:
             if self.cut.is_set():
                 client.close()
                 continue
-            upstream = socket.create_connection(self.target)
+            upstream = self._connect_upstream()
             with self._lock:
                 self._sockets += [client, upstream]
             threading.Thread(
