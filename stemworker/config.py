@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_audio_minutes: int = Field(
         default=20, ge=0, validation_alias="MAX_AUDIO_MINUTES"
     )
+    # Loaded models kept per warm worker (stemworker/model_cache.py); unset: all
+    # of DEMUCS_MODELS, 0: load for every job as the bare CLI does.
+    model_cache: int | None = Field(
+        default=None, ge=0, validation_alias="STEMWORKER_MODEL_CACHE"
+    )
     recycle_after: int = Field(
         default=25, ge=1, validation_alias="STEMWORKER_RECYCLE_AFTER"
     )
@@ -75,6 +80,13 @@ class Settings(BaseSettings):
     def model_names(self) -> list[str]:
         """The offered model names, in configured order, without blanks."""
         return [n.strip() for n in self.demucs_models.split(",") if n.strip()]
+
+    @property
+    def model_cache_size(self) -> int:
+        """How many loaded models each worker keeps."""
+        if self.model_cache is None:
+            return len(self.model_names)
+        return self.model_cache
 
     @property
     def work_root(self) -> Path:

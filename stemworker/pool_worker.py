@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from . import model_cache
+
 EntryPoint = Callable[[list[str]], Any]
 _PR_SET_PDEATHSIG = 1
 
@@ -202,6 +204,9 @@ def main(config: dict[str, Any]) -> None:
 
     torch.set_num_threads(int(config["threads"]))
     entry = load_entry_point(config["entry_point"])
+    # Models stay loaded between jobs (issue 14): the CLI's own entry point and
+    # argv, its get_model served from what this worker already holds.
+    model_cache.install(int(config.get("model_cache", 0)))
     models: dict[str, list[str] | None] = {}
     reasons: dict[str, str] = {}
     if config.get("inspect"):

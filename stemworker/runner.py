@@ -124,6 +124,7 @@ class WorkerProcess:
                 settings.model_names if warmup_models is None else warmup_models
             ),
             "inspect": inspect,
+            "model_cache": settings.model_cache_size,
             "check_downloads": settings.entry_point == DEFAULT_ENTRY_POINT,
         }
         env = dict(os.environ)

@@ -160,3 +160,12 @@ def test_model_missing_from_repo_is_refused_with_weights_message(
         "Model weights for mdx are not available on this server: "
         "weights not found in DEMUCS_REPO."
     )
+
+
+def test_a_warm_worker_keeps_the_model_loaded(service: Service) -> None:
+    # The warm-up loaded htdemucs; the jobs after it get that same model.
+    for sep_id in ("kept-1", "kept-2"):
+        data, _ = service.separate(sep_id)
+        assert data["status"] == "succeeded", data["log"]
+        assert "stemworker: model htdemucs: already loaded" in data["log"]
+        assert "model htdemucs: loaded" not in data["log"]
