@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 TOKEN = "test-token"  # noqa: S105 - a test fixture, not a secret
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,3 +27,14 @@ def write_wav(path: Path, seconds: float = 5.0) -> Path:
     audio = rng.standard_normal((int(44100 * seconds), 2)) * 0.1
     soundfile.write(path, audio.astype("float32"), 44100, subtype="FLOAT")
     return path
+
+
+def wait_done(client: TestClient, sep_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll a stemworker until the separation leaves 'running'."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data: dict[str, Any] = client.get(f"/separations/{sep_id}", headers=AUTH).json()
+        if data["status"] != "running":
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"{sep_id} still running after {timeout}s")

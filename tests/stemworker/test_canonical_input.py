@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import struct
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,14 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from stemworker import messages
-from tests.helpers.stemworker import AUTH, write_wav
+from tests.helpers.stemworker import AUTH, wait_done, write_wav
 
 
 def _separate(client: TestClient, path: Path, sep_id: str) -> dict[str, Any]:
     payload = {"id": sep_id, "input_path": str(path), "model": "htdemucs"}
     response = client.post("/separations", json=payload, headers=AUTH)
     assert response.status_code == 202, response.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        data: dict[str, Any] = client.get(f"/separations/{sep_id}", headers=AUTH).json()
-        if data["status"] != "running":
-            return data
-        time.sleep(0.05)
-    raise AssertionError(f"{sep_id} still running")
+    return wait_done(client, sep_id)
 
 
 def _mp3(path: Path) -> Path:

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stemworker import messages
-from tests.helpers.stemworker import AUTH, write_wav
+from tests.helpers.stemworker import AUTH, wait_done, write_wav
 
 
 def body(shared_root: Path, name: str = "song.wav", **extra: Any) -> dict[str, Any]:
@@ -33,17 +33,6 @@ def body(shared_root: Path, name: str = "song.wav", **extra: Any) -> dict[str, A
         "output_format": "mp3",
         **extra,
     }
-
-
-def wait_done(client: TestClient, sep_id: str, timeout: float = 30) -> dict[str, Any]:
-    """Poll until the separation leaves 'running'."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data: dict[str, Any] = client.get(f"/separations/{sep_id}", headers=AUTH).json()
-        if data["status"] != "running":
-            return data
-        time.sleep(0.1)
-    raise AssertionError(f"{sep_id} still running after {timeout}s")
 
 
 def pool_pids(client: TestClient) -> list[int]:
