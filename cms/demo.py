@@ -21,6 +21,7 @@ from django_rq import get_queue
 from jobs import budget, storage
 from jobs.audio import compute_peaks
 from jobs.decoding import AudioTooLong, UnreadableAudio, canonical_decode
+from jobs.encoding import FinishedStem, StemUnreadable, stems_finish
 from jobs.runner import client
 from jobs.stemworker import SeparationRequest, StemworkerUnavailable, models_list
 
@@ -79,29 +80,29 @@ def sample_song_write_original(song: SampleSong) -> SampleTrack:
     else:
         target = folder / "mix.mp3"
         sf.write(str(target), sample_song(SAMPLE_SECONDS), RATE, format="MP3")
-    return _track_save(song, SampleTrack.Set.ORIGINAL, [("mix", target)])[0]
+    try:
+        peaks, duration = compute_peaks(target)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise DemoError(f"Could not read {target.name}: {error}") from error
+    mix = FinishedStem(name="mix", path=target, duration_seconds=duration, peaks=peaks)
+    return _track_save(song, SampleTrack.Set.ORIGINAL, [mix])[0]
 
 
 def _track_save(
-    song: SampleSong, stem_set: str, files: list[tuple[str, Path]]
+    song: SampleSong, stem_set: str, files: list[FinishedStem]
 ) -> list[SampleTrack]:
-    tracks = []
-    for name, path in files:
-        try:
-            peaks, duration = compute_peaks(path)
-        except (sf.LibsndfileError, RuntimeError) as error:
-            raise DemoError(f"Could not read {path.name}: {error}") from error
-        tracks.append(
-            SampleTrack(
-                song=song,
-                stem_set=stem_set,
-                name=name,
-                relative_path=storage.relative(path),
-                size_bytes=path.stat().st_size,
-                duration_seconds=duration,
-                peaks=peaks,
-            )
+    tracks = [
+        SampleTrack(
+            song=song,
+            stem_set=stem_set,
+            name=file.name,
+            relative_path=storage.relative(file.path),
+            size_bytes=file.path.stat().st_size,
+            duration_seconds=file.duration_seconds,
+            peaks=file.peaks,
         )
+        for file in files
+    ]
     with transaction.atomic():
         song.tracks.filter(stem_set=stem_set).delete()
         SampleTrack.objects.bulk_create(tracks)
@@ -189,16 +190,15 @@ def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
         state = client.follow(separation_id)
         folder = storage.demo_dir(song.pk) / spec.stem_set
         shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        files = []
-        for stem in state.get("stems", []):
-            source = Path(stem["path"])
-            target = folder / f"{stem['name']}{source.suffix}"
-            shutil.copyfile(source, target)
-            files.append((str(stem["name"]), target))
-        if not files:
+        stems = sorted(
+            (str(s["name"]), Path(s["path"])) for s in state.get("stems", [])
+        )
+        if not stems:
             raise DemoError(f"{spec.model} wrote no stems.")
-        _track_save(song, spec.stem_set, sorted(files))
+        # Encoded and measured as a person's stems are (jobs/encoding.py).
+        _track_save(song, spec.stem_set, stems_finish(stems, folder, "mp3"))
+    except StemUnreadable as error:
+        raise DemoError(f"{spec.model}: {error}") from error
     except client.SeparationFailed as error:
         raise DemoError(f"{spec.model}: {error.message}") from error
     except (client.SeparationLost, client.SeparationCancelled) as error:

@@ -240,6 +240,9 @@ STEMWORKER_DOWN_SECONDS = env.int("STEMWORKER_DOWN_SECONDS", default=300)
 # ends, or after this many seconds with its progress. Asking rarely matters:
 # every wake-up of another process stalls torch's threads on a small machine.
 STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=2.0)
+# RQ worker processes `manage.py rqworkers` starts; 0: two per stemworker slot,
+# plus one (jobs/management/commands/rqworkers.py).
+RQ_WORKERS = env.int("RQ_WORKERS", default=0)
 # A running job whose worker has not checked in for this long is failed by the
 # reaper (credit back): its worker was killed or lost its machine.
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=120)

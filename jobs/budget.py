@@ -44,8 +44,11 @@ MIN_TIMEOUT_SECONDS = 600
 # job, up to this long after accepting it (stemworker/runner.py,
 # STARTUP_GRACE_SECONDS; tests/jobs/test_budget.py keeps the two equal).
 STEMWORKER_STARTUP_GRACE_SECONDS = 180
-# Moving the stems to outputs/ and reading their peaks, after demucs ends.
+# Encoding the stems, measuring them and moving them to outputs/, after demucs
+# ends (jobs/encoding.py): LAME takes about 1.3 s of one core per stem and
+# minute of audio; budgeted as if six stems shared one busy core.
 COLLECT_SECONDS = 120
+COLLECT_SECONDS_PER_AUDIO_MINUTE = 10
 # How long a worker keeps trying to record a result while PostgreSQL is down.
 DATABASE_PATIENCE_SECONDS = 120
 # While every slot is busy, the dispatcher long-polls the stemworker for a free
@@ -90,12 +93,18 @@ def longest_admissible_seconds(*, model: str) -> float:
     return max(0.0, min(settings.MAX_AUDIO_MINUTES * 60.0, by_cap))
 
 
+def collect_seconds(*, duration: float | None) -> int:
+    """What collecting a separation may take: encoding grows with the song."""
+    minutes = (duration or DEFAULT_DURATION_SECONDS) / 60
+    return COLLECT_SECONDS + math.ceil(COLLECT_SECONDS_PER_AUDIO_MINUTE * minutes)
+
+
 def running_budget_seconds(*, model: str, duration: float | None) -> int:
     """From start to recorded result, at most: the reaper's deadline."""
     return (
         separation_timeout_seconds(model=model, duration=duration)
         + STEMWORKER_STARTUP_GRACE_SECONDS
-        + COLLECT_SECONDS
+        + collect_seconds(duration=duration)
     )
 
 
@@ -114,7 +123,9 @@ def resubmission_timeout_seconds(*, job: Job, now: datetime) -> int:
     if deadline is None:
         return 0
     left = (deadline - now).total_seconds()
-    left -= STEMWORKER_STARTUP_GRACE_SECONDS + COLLECT_SECONDS
+    left -= STEMWORKER_STARTUP_GRACE_SECONDS + collect_seconds(
+        duration=job.duration_seconds
+    )
     full = separation_timeout_seconds(model=job.model, duration=job.duration_seconds)
     return max(0, min(full, int(left)))
 

@@ -126,6 +126,14 @@ def slot_wait(*, wait: float) -> None:
         raise StemworkerUnavailable(_detail(response))
 
 
+def slots_count() -> int:
+    """How many separations the stemworker runs at once."""
+    response = _request("GET", "/slots")
+    if response.status_code >= 400:
+        raise StemworkerUnavailable(_detail(response))
+    return int(response.json()["slots"])
+
+
 def models_list() -> list[dict[str, Any]]:
     response = _request("GET", "/models")
     if response.status_code >= 400:

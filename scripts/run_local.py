@@ -32,7 +32,6 @@ def load_env() -> dict[str, str]:
     env.setdefault("STEMWORKER_PORT", "8001")
     env.setdefault("STEMWORKER_URL", f"http://127.0.0.1:{env['STEMWORKER_PORT']}")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env.setdefault("RQ_WORKERS", str(int(env.get("MAX_CONCURRENT_JOBS", "1")) + 1))
     env.setdefault("HF_HUB_OFFLINE", "0")
     # The weights `make run` fetches (jobs/weights.py), unless .env names others.
     env.setdefault("DEMUCS_REPO", str(ROOT / "var" / "models"))
@@ -150,16 +149,9 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
             env["STEMWORKER_PORT"],
         ],
         "web": [*manage, "runserver", f"127.0.0.1:{env['PORT']}", "--noreload"],
-        # Each RQ worker follows one separation to its end, so there must be at
-        # least as many as stemworker slots; one more keeps housekeeping moving.
-        "worker": [
-            *manage,
-            "rqworker-pool",
-            "stems",
-            "default",
-            "--num-workers",
-            env["RQ_WORKERS"],
-        ],
+        # Two RQ workers per stemworker slot, plus one (jobs/management/
+        # commands/rqworkers.py): it asks the stemworker how many slots it has.
+        "worker": [*manage, "rqworkers"],
         "cron": [*manage, "rqcron", "config.cron"],
     }
 

@@ -20,7 +20,8 @@ REDIS_URL=redis://127.0.0.1:6379/0
 SHARED_ROOT={shared}
 # STEMWORKER_URL unset: make run derives it from STEMWORKER_PORT (default 8001).
 STEMWORKER_TOKEN={token}
-MAX_CONCURRENT_JOBS=1
+# MAX_CONCURRENT_JOBS unset: the stemworker chooses from this machine's cores,
+# memory and GPUs, and logs what it chose.
 # Point DEMUCS_REPO at a folder of demucs models to work offline
 # (`make tiny-models` builds small random ones for trying the product).
 """

@@ -7,14 +7,15 @@ only the stemworker has use ``STEMWORKER_``.
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .capacity import Capacity, for_this_machine
 
 DEFAULT_ENTRY_POINT = "demucs.separate:main"
 
@@ -30,11 +31,23 @@ class Settings(BaseSettings):
     demucs_models: str = Field(
         default="htdemucs,htdemucs_ft,htdemucs_6s", validation_alias="DEMUCS_MODELS"
     )
-    max_concurrent_jobs: int = Field(
-        default=1, ge=1, le=64, validation_alias="MAX_CONCURRENT_JOBS"
+    # Unset (or "auto"): chosen from the machine (stemworker/capacity.py).
+    max_concurrent_jobs: int | None = Field(
+        default=None, ge=1, le=64, validation_alias="MAX_CONCURRENT_JOBS"
+    )
+    torch_threads_per_job: int | None = Field(
+        default=None, ge=1, le=256, validation_alias="STEMWORKER_TORCH_THREADS"
     )
     demucs_device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", validation_alias="DEMUCS_DEVICE"
+    )
+    # demucs' --segment (seconds per chunk; less GPU memory, htdemucs at most 7)
+    # and --overlap; unset: demucs' own defaults.
+    demucs_segment: int | None = Field(
+        default=None, ge=1, le=7, validation_alias="DEMUCS_SEGMENT"
+    )
+    demucs_overlap: float | None = Field(
+        default=None, ge=0, lt=1, validation_alias="DEMUCS_OVERLAP"
     )
     # The cap on one separation. The web side reads the same variable and
     # refuses at upload a song that could not finish within it (jobs/budget.py);
@@ -71,10 +84,17 @@ class Settings(BaseSettings):
             raise ValueError(f"SHARED_ROOT {value} is not a directory")
         return value.resolve()
 
-    @field_validator("demucs_repo", mode="before")
+    @field_validator(
+        "demucs_repo",
+        "max_concurrent_jobs",
+        "torch_threads_per_job",
+        "demucs_segment",
+        "demucs_overlap",
+        mode="before",
+    )
     @classmethod
-    def _empty_repo_is_none(cls, value: object) -> object:
-        return None if value in ("", None) else value
+    def _empty_or_auto_is_none(cls, value: object) -> object:
+        return None if value in ("", "auto", None) else value
 
     @property
     def model_names(self) -> list[str]:
@@ -93,10 +113,12 @@ class Settings(BaseSettings):
         """Folder holding one sub-folder per separation."""
         return self.shared_root / "work"
 
-    @property
-    def torch_threads(self) -> int:
-        """Threads per worker so that all slots together use every core once."""
-        return max(1, (os.cpu_count() or 1) // self.max_concurrent_jobs)
+    @cached_property
+    def capacity(self) -> Capacity:
+        """Slots, torch threads and device: as set, else chosen from the machine."""
+        return for_this_machine(
+            self.demucs_device, self.max_concurrent_jobs, self.torch_threads_per_job
+        )
 
 
 @lru_cache

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .api import public, router
+from .capacity import CapacityError
 from .config import Settings, get_settings
 from .runner import Pool
 
@@ -30,6 +31,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not logging.getLogger().handlers:  # uvicorn configures only its own
         logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     settings.work_root.mkdir(parents=True, exist_ok=True)
+    try:
+        capacity = settings.capacity
+    except CapacityError as error:
+        logger.error("stemworker cannot start: %s", error)
+        raise
+    logger.info("stemworker %s", capacity.summary())
     pool = Pool(settings)
     pool.start()
     app.state.pool = pool

@@ -15,6 +15,7 @@ moves it to the run's device; it never trains or edits it).
 from __future__ import annotations
 
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,8 @@ class ModelCache:
     def __init__(self, loader: Loader, limit: int) -> None:
         self.loader = loader
         self.limit = max(0, limit)
+        # Seconds spent loading, all runs together (each job reports its share).
+        self.load_seconds = 0.0
         self._models: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], Any]] = (
             OrderedDict()
         )
@@ -56,7 +59,7 @@ class ModelCache:
     def get_model(self, name: str, repo: Path | None = None) -> Any:
         """demucs.api.get_model's signature; loads only what is not loaded."""
         if self.limit == 0:
-            return self.loader(name=name, repo=repo)
+            return self._load(name, repo)
         key = (name, str(repo) if repo is not None else "")
         signature = _repo_signature(name, Path(repo) if repo is not None else None)
         held = self._models.get(key)
@@ -64,13 +67,20 @@ class ModelCache:
             self._models.move_to_end(key)
             _note(f"model {name}: already loaded")
             return held[1]
-        model = self.loader(name=name, repo=repo)
+        model = self._load(name, repo)
         self._models[key] = (signature, model)
         self._models.move_to_end(key)
         while len(self._models) > self.limit:
             self._models.popitem(last=False)
         _note(f"model {name}: loaded{' again, its files changed' if held else ''}")
         return model
+
+    def _load(self, name: str, repo: Path | None) -> Any:
+        started = time.monotonic()
+        try:
+            return self.loader(name=name, repo=repo)
+        finally:
+            self.load_seconds += time.monotonic() - started
 
 
 def _note(text: str) -> None:

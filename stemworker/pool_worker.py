@@ -12,7 +12,9 @@ Protocol (stdout, one JSON object per line):
 "unavailable": {name: reason}}`` once (both empty unless this worker inspects),
 then
 ``{"event": "started", "id": str}`` and
-``{"event": "result", "id": str, "exit_code": int, "seconds": float}`` per job.
+``{"event": "result", "id": str, "exit_code": int, "seconds": float,
+"model_load_seconds": float}`` per job (the last: loading models, 0 when the
+worker already held them).
 """
 
 from __future__ import annotations
@@ -169,13 +171,16 @@ def warm_up(entry: EntryPoint, base_argv: list[str], model: str) -> None:
     _log(f"warm-up with {model} took {time.monotonic() - started:.1f}s")
 
 
-def serve(entry: EntryPoint, out: IO[str]) -> None:
+def serve(
+    entry: EntryPoint, out: IO[str], cache: model_cache.ModelCache | None
+) -> None:
     """Run jobs from stdin until EOF, answering one JSON line each."""
     for line in sys.stdin:
         if not line.strip():
             continue
         job = json.loads(line)
         started = time.monotonic()
+        loading = cache.load_seconds if cache is not None else 0.0
         # Lets the runner start the hard timeout now, not while we were warming up.
         out.write(json.dumps({"event": "started", "id": job["id"]}) + "\n")
         out.flush()
@@ -185,6 +190,9 @@ def serve(entry: EntryPoint, out: IO[str]) -> None:
             "id": job["id"],
             "exit_code": code,
             "seconds": round(time.monotonic() - started, 3),
+            "model_load_seconds": round(
+                (cache.load_seconds if cache is not None else 0.0) - loading, 3
+            ),
         }
         out.write(json.dumps(result) + "\n")
         out.flush()
@@ -206,7 +214,7 @@ def main(config: dict[str, Any]) -> None:
     entry = load_entry_point(config["entry_point"])
     # Models stay loaded between jobs (issue 14): the CLI's own entry point and
     # argv, its get_model served from what this worker already holds.
-    model_cache.install(int(config.get("model_cache", 0)))
+    cache = model_cache.install(int(config.get("model_cache", 0)))
     models: dict[str, list[str] | None] = {}
     reasons: dict[str, str] = {}
     if config.get("inspect"):
@@ -227,7 +235,7 @@ def main(config: dict[str, Any]) -> None:
         model = warmup_model(config, reasons)
         if model is not None:
             warm_up(entry, config["base_argv"], model)
-    serve(entry, out)
+    serve(entry, out, cache)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ class Separation:
     finished_at: datetime | None = None
     final_log: str | None = None
     cancel_requested: bool = False
+    # Of the run, seconds the worker spent loading models (0: it held them).
+    model_load_seconds: float | None = None
     thread: threading.Thread | None = None
     # Set once the separation has ended, so long-polling clients wake at once.
     ended: threading.Event = field(default_factory=threading.Event)
@@ -110,10 +112,11 @@ class WorkerProcess:
         inspect: bool,
         on_ready: Any,
         warmup_models: list[str] | None = None,
+        gpu: int | None = None,
     ) -> None:
         config = {
             "parent_pid": os.getpid(),
-            "threads": settings.torch_threads,
+            "threads": settings.capacity.threads,
             "entry_point": settings.entry_point,
             "models": settings.model_names,
             "repo": str(settings.demucs_repo) if settings.demucs_repo else None,
@@ -132,6 +135,8 @@ class WorkerProcess:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p
         )
+        if gpu is not None:  # this worker sees its own GPU only, as cuda:0
+            env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         argv = [sys.executable, "-m", "stemworker.pool_worker", json.dumps(config)]
         # S603: fixed argv, no shell; the only variable part is our own JSON config.
         self.proc = subprocess.Popen(  # noqa: S603
@@ -201,8 +206,18 @@ def _base_argv(settings: Settings) -> list[str]:
     argv: list[str] = []
     if settings.demucs_repo:
         argv += ["--repo", str(settings.demucs_repo)]
+    return argv + _device_argv(settings)
+
+
+def _device_argv(settings: Settings) -> list[str]:
+    """Device, segment and overlap: demucs' own defaults unless set."""
+    argv: list[str] = []
     if settings.demucs_device != "auto":
         argv += ["-d", settings.demucs_device]
+    if settings.demucs_segment is not None:
+        argv += ["--segment", str(settings.demucs_segment)]
+    if settings.demucs_overlap is not None:
+        argv += ["--overlap", str(settings.demucs_overlap)]
     return argv
 
 
@@ -214,12 +229,11 @@ def demucs_argv(settings: Settings, spec: JobSpec, outdir: Path) -> list[str]:
     argv += ["-n", spec.model]
     if spec.two_stems:
         argv += ["--two-stems", spec.two_stems]
-    if spec.output_format == "mp3":
-        argv.append("--mp3")
-    elif spec.output_format == "flac":
-        argv.append("--flac")
-    if settings.demucs_device != "auto":
-        argv += ["-d", settings.demucs_device]
+    if spec.output_format != "wav":
+        # The product encodes mp3 and flac itself, every stem at once and after
+        # this slot is free (jobs/encoding.py); float keeps what it needs.
+        argv.append("--float32")
+    argv += _device_argv(settings)
     argv += ["-o", str(outdir), "--filename", "{stem}.{ext}", str(spec.input_path)]
     return argv
 
@@ -238,7 +252,7 @@ class Pool:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.slots = [Slot(i) for i in range(settings.max_concurrent_jobs)]
+        self.slots = [Slot(i) for i in range(settings.capacity.slots)]
         self._seps: dict[str, Separation] = {}
         self._lock = threading.Lock()
         # Notified whenever a slot frees up (long polls for a free slot wait on it).
@@ -257,7 +271,7 @@ class Pool:
     def start(self) -> None:
         """Start one worker per slot; the first also reports model stems."""
         for slot in self.slots:
-            slot.worker = self._spawn(inspect=slot.index == 0)
+            slot.worker = self._spawn(slot, inspect=slot.index == 0)
 
     def shutdown(self) -> None:
         """Kill every worker; running separations are lost (state is in memory)."""
@@ -267,7 +281,7 @@ class Pool:
                 slot.worker.kill()
         self._spawner.shutdown(wait=False)
 
-    def _spawn(self, *, inspect: bool = False) -> WorkerProcess:
+    def _spawn(self, slot: Slot, *, inspect: bool = False) -> WorkerProcess:
         warmup_models = None
         if self._models_ready.is_set():
             warmup_models = [
@@ -281,8 +295,13 @@ class Pool:
             inspect=inspect,
             on_ready=self._set_models,
             warmup_models=warmup_models,
+            gpu=self._gpu_of(slot),
         )
         return future.result(timeout=60)
+
+    def _gpu_of(self, slot: Slot) -> int | None:
+        gpus = self.settings.capacity.gpu_of_slot
+        return gpus[slot.index] if slot.index < len(gpus) else None
 
     def _set_models(
         self, models: dict[str, list[str] | None], unavailable: dict[str, str]
@@ -299,7 +318,7 @@ class Pool:
         if slot.worker is not None:
             slot.worker.kill()
         if not self._closed:
-            slot.worker = self._spawn()
+            slot.worker = self._spawn(slot)
 
     # -- queries -------------------------------------------------------------
 
@@ -429,10 +448,13 @@ class Pool:
         with self._lock:
             self._complete(sep, status, error, stems)
         logger.info(
-            "separation %s finished: %s%s",
+            "separation %s finished: %s%s%s",
             sep.spec.id,
             sep.status,
             f" ({sep.error})" if sep.error else "",
+            ""
+            if sep.model_load_seconds is None
+            else f"; model load {sep.model_load_seconds:.2f} s",
         )
         try:
             self._maintain(slot, outcome)
@@ -475,6 +497,7 @@ class Pool:
             if message.get("event") == "started":
                 deadline = time.monotonic() + sep.spec.timeout
             else:
+                sep.model_load_seconds = message.get("model_load_seconds")
                 return int(message.get("exit_code", 1))
 
     def _maintain(self, slot: Slot, outcome: str | int) -> None:
@@ -531,8 +554,7 @@ class Pool:
 def _written_stems(sep: Separation) -> list[tuple[str, Path]]:
     """Stem files demucs wrote for this separation, in a stable order."""
     folder = sep.workdir / sep.spec.model
-    ext = sep.spec.output_format
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.glob(f"*.{ext}") if p.stat().st_size > 0)
+    files = sorted(p for p in folder.glob("*.wav") if p.stat().st_size > 0)
     return [(p.stem, p.resolve()) for p in files]

@@ -36,6 +36,9 @@ class SeparationIn(BaseModel):
     input_path: str = Field(min_length=1)
     model: str = Field(min_length=1)
     two_stems: str | None = None
+    # The format people will get. Stems are always written as WAV: 16-bit for
+    # wav (the final file), 32-bit float for mp3 and flac, which the product
+    # encodes once this slot is free again.
     output_format: Literal["mp3", "wav", "flac"] = "mp3"
     timeout_seconds: int | None = Field(default=None, ge=1)
 

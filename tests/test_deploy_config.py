@@ -219,9 +219,10 @@ def test_web_worker_cron_build_from_the_root_dockerfile(services):
 
 def test_process_commands(services):
     assert "config.wsgi:application" in _command(services["web"])
-    worker = _command(services["worker"])
-    assert "rqworker" in worker
-    assert "default" in worker.split() and "stems" in worker.split()
+    # `manage.py rqworkers` sizes an rqworker-pool on both queues to the stemworker.
+    assert _command(services["worker"]).split()[-2:] == ["manage.py", "rqworkers"]
+    rqworkers = (ROOT / "jobs/management/commands/rqworkers.py").read_text()
+    assert 'QUEUES = ("stems", "default")' in rqworkers
     assert "rqcron config.cron" in _command(services["cron"])
     assert "stemworker.main:app" in _command(services["stemworker"]) or not services[
         "stemworker"

@@ -53,9 +53,9 @@ def variables() -> dict[str, str]:
         "STEMWORKER_TOKEN": secrets.token_urlsafe(24),
         # A file over the limit is then a few MB, not 200.
         "MAX_UPLOAD_MB": "2",
-        # Two cores here: one separation at a time, one worker more.
+        # Two cores here: one separation at a time. RQ_WORKERS is left to
+        # `manage.py rqworkers`, which asks the stemworker (2 x 1 + 1).
         "MAX_CONCURRENT_JOBS": "1",
-        "RQ_WORKERS": "2",
     }
 
 

@@ -1,18 +1,18 @@
-"""Collecting a finished separation: its stems move to outputs/ and are measured."""
+"""Collecting a finished separation: its stems, encoded and measured, in outputs/."""
 
-import shutil
+import logging
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from jobs import lifecycle, messages, storage
-from jobs.audio import compute_peaks
+from jobs.encoding import StemUnreadable, stems_finish
 from jobs.models import Job
 
 from .client import SeparationFailed
 
-PEAK_THREADS = 4
+logger = logging.getLogger(__name__)
 
 
 def reported_stems(state: dict[str, Any], separation_id: str) -> list[tuple[str, Path]]:
@@ -35,30 +35,34 @@ def reported_stems(state: dict[str, Any], separation_id: str) -> list[tuple[str,
 
 
 def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
-    """Move the stems to `outputs/<job id>/`, measure them, and mark the job
-    succeeded (lifecycle.job_succeed). Safe to repeat: a retry finds the files
-    already moved. False when the job was no longer running.
+    """Put the stems in `outputs/<job id>/` in the format asked for (encoded
+    from the stemworker's WAVs all at once, measured in the same pass), and mark
+    the job succeeded (lifecycle.job_succeed). Safe to repeat: a retry finds the
+    files already there. False when the job was no longer running.
+
+    Raises SeparationFailed when a stem cannot be read or encoded.
     """
-    folder = storage.output_dir(job)
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = []
-    for name, source in stems:
-        target = folder / f"{name}.{job.output_format}"
-        if source.exists() or not target.exists():  # a retry finds it moved
-            shutil.move(source, target)
-        targets.append((name, target))
-    # Decoding each stem for its peaks is most of the time between demucs
-    # finishing and the job being done; libsndfile releases the GIL.
-    with ThreadPoolExecutor(max_workers=PEAK_THREADS) as pool:
-        measured = list(pool.map(compute_peaks, (target for _, target in targets)))
+    started = time.monotonic()
+    try:
+        finished = stems_finish(stems, storage.output_dir(job), job.output_format)
+    except StemUnreadable as error:
+        raise SeparationFailed(messages.SEPARATION_FAILED, str(error)) from error
+    # bench/pipeline.py reads this line: the encode phase of a job.
+    logger.info(
+        "job %s: %d stem(s) as %s, encoded and measured in %.2f s",
+        job.pk,
+        len(finished),
+        job.output_format,
+        time.monotonic() - started,
+    )
     files = [
         lifecycle.StemFile(
-            name=name,
-            relative_path=storage.relative(target),
-            size_bytes=target.stat().st_size,
-            duration_seconds=duration,
-            peaks=peaks,
+            name=stem.name,
+            relative_path=storage.relative(stem.path),
+            size_bytes=stem.path.stat().st_size,
+            duration_seconds=stem.duration_seconds,
+            peaks=stem.peaks,
         )
-        for (name, target), (peaks, duration) in zip(targets, measured, strict=True)
+        for stem in finished
     ]
     return lifecycle.job_succeed(job=job, stems=files)

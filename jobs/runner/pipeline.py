@@ -102,7 +102,9 @@ def _start_again(job: Job) -> None:
     deadline = budget.job_deadline(job=job)
     assert deadline is not None  # noqa: S101 - a running job has started
     # The latest moment it may start and still end, collected, by the deadline.
-    margins = budget.STEMWORKER_STARTUP_GRACE_SECONDS + budget.COLLECT_SECONDS
+    margins = budget.STEMWORKER_STARTUP_GRACE_SECONDS + budget.collect_seconds(
+        duration=job.duration_seconds
+    )
     left = (deadline - now).total_seconds() - margins - timeout
     client.submit_patiently(
         dispatch.separation_request(job, timeout_seconds=timeout),

@@ -69,9 +69,10 @@ def _reap_one(job: Job, *, overdue: bool) -> Verdict:
     if state is not None and status == SeparationStatus.SUCCEEDED:
         try:
             stems = collect.reported_stems(state, separation_id)
+            adopted = collect.job_collect(job=job, stems=stems)
         except client.SeparationFailed:
-            stems = []
-        if stems and collect.job_collect(job=job, stems=stems):
+            adopted = False  # failed below, its credit back
+        if adopted:
             client.discard(separation_id)
             logger.warning("adopted job %s: its worker died, its stems did not", job.pk)
             return Verdict.ADOPTED

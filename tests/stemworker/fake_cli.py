@@ -27,6 +27,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-d", "--device")
     parser.add_argument("--mp3", action="store_true")
     parser.add_argument("--flac", action="store_true")
+    parser.add_argument("--float32", action="store_true")
+    parser.add_argument("--segment", type=int)
+    parser.add_argument("--overlap", type=float)
     return parser.parse_args(argv)
 
 

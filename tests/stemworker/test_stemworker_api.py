@@ -103,11 +103,12 @@ def test_success_passes_the_exact_demucs_argv(
     assert data["progress"] == 100.0
     out = shared_root / "work" / "song"
     assert {s["name"] for s in data["stems"]} == {"vocals", "no_vocals"}
-    assert all(Path(s["path"]) == out / "htdemucs" / f"{s['name']}.flac"
+    # flac is encoded by the product, from float WAVs (jobs/encoding.py)
+    assert all(Path(s["path"]) == out / "htdemucs" / f"{s['name']}.wav"
                for s in data["stems"])  # fmt: skip
     argv = json.loads((out / "argv.json").read_text())
     assert argv == [
-        "-n", "htdemucs", "--two-stems", "vocals", "--flac",
+        "-n", "htdemucs", "--two-stems", "vocals", "--float32",
         "-o", str(out), "--filename", "{stem}.{ext}", payload["input_path"],
     ]  # fmt: skip
 
