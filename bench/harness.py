@@ -18,6 +18,7 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -290,14 +291,10 @@ class Product:
     def start_django(self) -> None:
         """Start gunicorn and the RQ worker(s); wait until the API answers."""
         self.start_web()
-        # As deployed: one rqworker-pool; each RQ worker follows one separation.
-        argv = [
-            PY, "manage.py", "rqworker-pool", "stems", "default",
-            "--num-workers", str(self.rq_workers),
-        ]  # fmt: skip
-        self.services.append(
-            Service("worker", argv, self.env, self.logs / "worker.log")
-        )
+        # As deployed (`manage.py rqworkers`), with the count this bench chose.
+        argv = [PY, "manage.py", "rqworkers"]
+        env = {**self.env, "RQ_WORKERS": str(self.rq_workers)}
+        self.services.append(Service("worker", argv, env, self.logs / "worker.log"))
         self.wait_web()
 
     def wait_web(self, timeout: float = 60.0) -> None:
@@ -319,12 +316,15 @@ class Product:
         argv = [PY, "manage.py", "rqcron", "config.cron"]
         self.services.append(Service("cron", argv, self.env, self.logs / "cron.log"))
 
-    def start_stemworker(self, repo: Path, slots: int) -> None:
+    def start_stemworker(
+        self, repo: Path, slots: int, extra: Mapping[str, str] | None = None
+    ) -> None:
         """(Re)start the stemworker on repo; return once every slot is warm."""
         self.stop_stemworker()
         self.stemworker_starts += 1
         port = self.sw_url.rsplit(":", 1)[1]
         env = {**self.env, "DEMUCS_REPO": str(repo), "MAX_CONCURRENT_JOBS": str(slots)}
+        env.update(extra or {})
         argv = [
             PY, "-m", "uvicorn", "stemworker.main:app",
             "--host", "127.0.0.1", "--port", port,

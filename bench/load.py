@@ -5,7 +5,7 @@ What is checked, and why
 The product promises each person at most MAX_ACTIVE_JOBS_PER_USER (5) jobs in
 progress, the machine at most MAX_CONCURRENT_JOBS demucs separations at once,
 fair turns between people, and a credit ledger that always balances. This script
-starts the whole product as deployed (gunicorn, ``rqworker-pool``, ``rqcron``,
+starts the whole product as deployed (gunicorn, ``manage.py rqworkers``, ``rqcron``,
 the stemworker with its warm pool on the tiny random models) on a fresh
 database, Redis DB 11 and a temporary SHARED_ROOT, makes ``--users`` verified
 accounts with exactly ``--uploads`` credits and an API token each, and lets one
@@ -249,11 +249,14 @@ class StemworkerSampler(Sampler):
         self.max_processes = 0
         self.max_working = 0
         self.busy_histogram: Counter[int] = Counter()
+        # (wall-clock time, busy slots): matched with the jobs' queued spans.
+        self.timeline: list[tuple[float, int]] = []
         self._last: dict[int, float] = {}
         self._last_at = time.monotonic()
 
     def sample(self) -> None:
         busy = int(self.client.get(f"{self.url}/health").json()["busy"])
+        self.timeline.append((time.time(), busy))
         self.max_busy = max(self.max_busy, busy)
         self.busy_histogram[busy] += 1
         now, procs = time.monotonic(), pool_processes(self.pid)
@@ -544,6 +547,25 @@ def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     return most
 
 
+def idle_while_queued(
+    timeline: Sequence[tuple[float, int]],
+    queued: Sequence[tuple[float, float]],
+    slots: int,
+) -> dict[str, Any]:
+    """How often a slot was idle while a job waited: of the /health samples
+    taken while at least one job was queued (created, not yet separating), the
+    share that saw fewer than `slots` busy. Every slot busy means 0."""
+    waiting = [
+        busy for at, busy in timeline if any(start <= at < end for start, end in queued)
+    ]
+    idle = sum(1 for busy in waiting if busy < slots)
+    return {
+        "samples_with_jobs_queued": len(waiting),
+        "samples_with_a_slot_idle": idle,
+        "share": round(idle / len(waiting), 3) if waiting else None,
+    }
+
+
 def job_figures(
     jobs: Sequence[JobRecord],
     seps: dict[str, tuple[float, float | None]],
@@ -582,6 +604,18 @@ def job_figures(
             (max_overlap(v) for v in per_user.values()), default=0
         ),
     }
+
+
+def queued_spans(
+    jobs: Sequence[JobRecord], seps: dict[str, tuple[float, float | None]]
+) -> list[tuple[float, float]]:
+    """Each job's wait: from its row being created to its separation starting."""
+    spans = []
+    for job in jobs:
+        created, sep = iso(job.final.get("created_at")), seps.get(job.id)
+        if created is not None and sep is not None:
+            spans.append((created, sep[0]))
+    return spans
 
 
 # -- the run ------------------------------------------------------------------
@@ -705,6 +739,10 @@ def summarise(
         "separations_logged": len(closed),
         "max_separations_overlap_from_log": max_overlap(closed),
         "figures": job_figures(jobs, seps, totals.first_post),
+        "idle_while_queued": idle_while_queued(
+            sw.timeline, queued_spans(jobs, seps), opts.slots
+        ),
+        "jobs_per_minute": round(finals.get("succeeded", 0) / wall * 60, 1),
         "ledger": ledger,
         "ledger_after_delete": after_delete,
     }
@@ -818,6 +856,13 @@ def report(s: dict[str, Any], opts: argparse.Namespace) -> bool:
         f" overlap in the stemworker log {s['max_separations_overlap_from_log']}"
         f" ({s['separations_logged']} separations)"
     )
+    idle = s["idle_while_queued"]
+    share = "n/a" if idle["share"] is None else f"{idle['share'] * 100:.1f}%"
+    print(
+        f"  a slot idle while jobs were queued: {share} of samples"
+        f" ({idle['samples_with_a_slot_idle']} of"
+        f" {idle['samples_with_jobs_queued']} taken while a job waited)"
+    )
     names = {
         "queue_to_rq_start": "queue wait: created -> started_at (RQ)",
         "queue_to_separation": "queue wait: created -> separation start",
@@ -851,7 +896,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--slots", type=int, default=2, help="MAX_CONCURRENT_JOBS")
     parser.add_argument("--seconds-of-audio", type=float, default=2.0)
     parser.add_argument(
-        "--rq-workers", type=int, default=0, help="default: slots + 1, as deployed"
+        "--rq-workers",
+        type=int,
+        default=0,
+        help="default: two per slot plus one, as `manage.py rqworkers` starts",
     )
     parser.add_argument("--poll", type=float, default=2.0, help="s between polls")
     parser.add_argument(
@@ -870,7 +918,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.users, opts.uploads = 3, MAX_ACTIVE + 1
-    opts.rq_workers = opts.rq_workers or opts.slots + 1
+    opts.rq_workers = opts.rq_workers or 2 * opts.slots + 1
     if min(opts.users, opts.uploads, opts.slots, opts.rq_workers) < 1:
         parser.error("every count must be at least 1")
     return opts

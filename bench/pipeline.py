@@ -1,34 +1,48 @@
-"""End-to-end benchmark: one song through the whole product vs. the bare demucs CLI.
+"""End-to-end benchmark: one song through the whole product vs. demucs itself.
 
 What is measured, and why
 -------------------------
-The product wraps ``python -m demucs``; its promise is that a job costs a user no
-more than running the CLI themselves, and less for short songs, because the
-stemworker keeps warm processes (torch imported, first inference done) while the
-CLI pays start-up every time. This script checks that promise on this machine:
+The product wraps the demucs CLI. On a GPU the separation is a few seconds and
+everything around it (interpreter and model loading, encoding, peaks, queue
+hops) is most of a job; tiny random models on the CPU stand in for that case,
+since their compute is small and the wrapper shows. Three sides, on the same
+input file and model, in the same run, alternating (the order turns every
+repetition, so drift hits all three):
 
-(a) **CLI**: ``python -m demucs --repo REPO -n htdemucs --mp3 -o OUT input.wav`` as a
-    fresh subprocess, wall time (what a user would run).
-(b) **product**: ``POST /api/v1/jobs/`` to the real web server (gunicorn), through
-    the real Redis queue and RQ worker process to the real stemworker (uvicorn and
-    its warm pool); wall time from just before the POST to the job's own
-    ``finished_at`` (the same clock). The bench polls ``GET /api/v1/jobs/<id>/``
-    once a second, as a patient script would: polling is not free on two cores,
-    since every wake-up of another process stalls torch's threads.
+(a) **CLI**: ``python -m demucs --repo REPO -n MODEL [--mp3] -o OUT input.wav``
+    as a fresh process: what a user would run.
+(b) **in-process floor**: ``demucs.separate.main(argv)`` with the same argv,
+    called in a warm interpreter (torch and demucs imported, one run done
+    before): the best today's design could do if it only reused processes.
+    It still loads the model and encodes the stems one after another.
+(c) **product**: ``POST /api/v1/jobs/`` to gunicorn, through Redis and an RQ
+    worker to the stemworker's warm pool and back; from just before the POST to
+    the job's own ``finished_at`` (same clock). The bench polls
+    ``GET /api/v1/jobs/<id>/`` once a second, as a patient script would (every
+    wake-up of another process takes a core from torch).
 
-Both use the same input file and model, run alternately (the order flips every
-repetition) so drift hits both; while the CLI runs the product is idle. Cases:
+Each product job is split with its own timestamps, the stemworker's log and
+the RQ worker's: upload+admit (POST until the row exists), queued (until a
+slot took it), separation (in the stemworker, of which model load), encode
+(the stems encoded and measured), collect (the rest: the hand-offs, moving
+files, the database) and seen (until the client's poll saw it).
 
-``tiny``        tiny random-weight model, 60 s input: start-up dominates.
-``full``        full-size HTDemucs architecture (random weights), 20 s input.
-``concurrency`` four 20 s full-size jobs submitted in one request; time until all
-                succeed with the stemworker at MAX_CONCURRENT_JOBS=1, then =2.
+Cases:
 
-Each product sample is also split with the job's own timestamps and the
-stemworker's log: upload+admit, queue wait, the separation in the stemworker, the
-Django-side overhead around it (dispatch, polling, moving stems, peaks) and the
-delay until the client saw it. Results go to ``bench/results/pipeline-<ts>.json``.
-A MISS is a finding, not an error: the exit status is 0 unless something broke.
+``tiny-mp3``, ``tiny-wav``  tiny model, 60 s input: product/CLI <= 0.70 and
+                            product/floor <= 0.95.
+``full``        full-size HTDemucs architecture (random weights), 20 s input,
+                mp3: product/CLI <= 0.88.
+``ft``          htdemucs_ft (a bag of four) on the tiny models: the share of the
+                separation spent loading models, with the stemworker's model
+                cache off (STEMWORKER_MODEL_CACHE=0: before) and on (after).
+``concurrency`` four 20 s full-size jobs in one request; time until all succeed
+                with the stemworker at MAX_CONCURRENT_JOBS=1, then =2.
+
+``--gpu`` runs ``full`` on a 180 s input on whatever device demucs picks and
+prints audio-seconds per second (the GPU check of issue 14). Results go to
+``bench/results/pipeline-<ts>.json``. A MISS is a finding, not an error: the
+exit status is 0 unless something broke.
 
 Everything runs in a temporary SHARED_ROOT, a fresh PostgreSQL database (SQLite
 when PostgreSQL does not answer) and Redis DB 14, all removed at the end.
@@ -37,8 +51,10 @@ when PostgreSQL does not answer) and Redis DB 14, all removed at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,12 +62,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import redis
@@ -71,6 +87,7 @@ from bench.harness import (  # noqa: E402
     keep_logs,
     separations_from_log,
     sigterm_as_interrupt,
+    tail,
     wait_quiet,
     write_results,
 )
@@ -84,23 +101,52 @@ EMAIL = "bench@example.com"
 JOB_TIMEOUT = 1200.0
 CONCURRENT_JOBS = 4
 SPEEDUP_TARGET = 0.10  # two slots finish the batch at least 10% sooner
+FT_MODEL = "htdemucs_ft"
+_LOAD_RE = re.compile(
+    r"stemworker: separation (\S+) finished: \w+.*?; model load ([\d.]+) s"
+)
+_ENCODE_RE = re.compile(
+    r"jobs\.runner\.collect job=\S+ job (\S+): \d+ stem\(s\) as \w+, "
+    r"encoded and measured in ([\d.]+) s"
+)
+# The in-process floor: demucs' CLI entry point in one warm interpreter. One JSON
+# argv per line in, one JSON line out per run (demucs' own output goes to stderr).
+FLOOR_SCRIPT = """
+import json, os, sys, time
+out = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+import torch, demucs.separate
+for line in sys.stdin:
+    started = time.monotonic()
+    code = 0
+    try:
+        demucs.separate.main(json.loads(line))
+    except SystemExit as exc:
+        code = exc.code or 0
+    out.write(json.dumps({"seconds": time.monotonic() - started, "code": code}) + "\\n")
+"""
 
 
 @dataclass(frozen=True)
 class PairCase:
-    """CLI vs. product on one input: the ratio product/CLI must be <= target."""
+    """CLI, in-process floor and product on one input."""
 
     name: str
     size: str
     seconds: float
-    target: float
+    output_format: str
+    cli_target: float  # product / CLI at most
+    floor_target: float | None  # product / in-process floor at most
 
 
 PAIR_CASES = {
-    "tiny": PairCase("tiny", "tiny", 60.0, 0.75),
-    "full": PairCase("full", "full", 20.0, 0.90),
+    "tiny-mp3": PairCase("tiny-mp3", "tiny", 60.0, "mp3", 0.70, 0.95),
+    "tiny-wav": PairCase("tiny-wav", "tiny", 60.0, "wav", 0.70, 0.95),
+    "full": PairCase("full", "full", 20.0, "mp3", 0.88, None),
 }
-ALL_CASES = ("tiny", "full", "concurrency")
+GPU_CASE = PairCase("gpu", "full", 180.0, "mp3", 0.88, None)
+ALL_CASES = ("tiny-mp3", "tiny-wav", "full", "ft", "concurrency")
+PHASES = ("upload_admit", "queued", "separation", "encode", "collect", "seen")
 
 
 @dataclass
@@ -120,6 +166,10 @@ def _diff(end: float | None, start: float | None) -> float | None:
     return None if end is None or start is None else round(end - start, 2)
 
 
+def _cli_flags(output_format: str) -> list[str]:
+    return {"mp3": ["--mp3"], "flac": ["--flac"], "wav": []}[output_format]
+
+
 # -- the product, and one song through it --
 
 
@@ -134,26 +184,46 @@ class PipelineProduct(Product):
         self.prepare()
         self.add_token_user(EMAIL, credits)
 
-    def run_jobs(self, wav: Path, count: int) -> list[JobSample]:
+    def run_jobs(
+        self, wav: Path, count: int, *, model: str = MODEL, output_format: str = "mp3"
+    ) -> list[JobSample]:
         """Submit `count` copies of wav in one POST; one sample per job."""
         with self.client() as client:
             wall0, t0 = time.time(), time.monotonic()
-            ids = self._submit(client, wav, count)
+            ids = self._submit(client, wav, count, model, output_format)
             seen = self._wait_succeeded(client, ids, t0)
-        separations = self._separation_seconds()
+        stemworker_log = tail(self.stemworker.log, 10**9) if self.stemworker else ""
+        spans = separations_from_log(self.stemworker.log) if self.stemworker else {}
+        loads = dict(_LOAD_RE.findall(stemworker_log))
+        encodes = dict(_ENCODE_RE.findall(tail(self.logs / "worker.log", 10**9)))
         samples = []
         for job_id in ids:
             job, elapsed = seen[job_id]
-            phases = _phases(job, wall0, elapsed, separations.get(job_id))
+            span = spans.get(job_id)
+            phases = _phases(
+                job,
+                wall0,
+                elapsed,
+                separation=None if span is None or span[1] is None else span,
+                model_load=_float(loads.get(job_id)),
+                encode=_float(encodes.get(job_id)),
+            )
             finished = iso(job.get("finished_at"))
             total = elapsed if finished is None else finished - wall0
             samples.append(JobSample(total=round(total, 2), phases=phases))
         return samples
 
-    def _submit(self, client: httpx.Client, wav: Path, count: int) -> list[str]:
+    def _submit(
+        self,
+        client: httpx.Client,
+        wav: Path,
+        count: int,
+        model: str,
+        output_format: str,
+    ) -> list[str]:
         data = wav.read_bytes()
         files = [("file", (f"song-{i}.wav", data, "audio/wav")) for i in range(count)]
-        form = {"model": MODEL, "output_format": "mp3"}
+        form = {"model": model, "output_format": output_format}
         response = client.post("/api/v1/jobs/", data=form, files=files)
         if response.status_code != 201:
             raise BenchError(
@@ -191,66 +261,138 @@ class PipelineProduct(Product):
         elif job["status"] in ("failed", "cancelled"):
             raise BenchError(f"job {job_id} {job['status']}: {job.get('error')}")
 
-    def _separation_seconds(self) -> dict[str, float]:
-        """Per separation id, started -> finished as the stemworker logged it."""
-        if self.stemworker is None:
-            return {}
-        spans = separations_from_log(self.stemworker.log)
-        return {k: end - start for k, (start, end) in spans.items() if end is not None}
+
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _phases(
-    job: dict[str, Any], wall0: float, elapsed: float, separation: float | None
+    job: dict[str, Any],
+    wall0: float,
+    elapsed: float,
+    *,
+    separation: tuple[float, float | None] | None,
+    model_load: float | None,
+    encode: float | None,
 ) -> dict[str, float | None]:
     """Split one job's wall time with its own timestamps (same clock as ours).
 
-    upload_admit: POST until the Job row exists (upload, probe, admission);
-    queued: until the RQ worker started it; running: until it was marked
-    succeeded, of which `separation` ran in the stemworker and
-    `around_separation` is dispatch, polling, moving stems and peaks;
-    seen_after: until our poll saw it.
+    upload_admit: POST until the Job row exists (upload, decoding, admission);
+    queued: until a stemworker slot took it; separation: in the stemworker
+    (model_load of it); encode: the stems encoded and measured; collect: the
+    rest until it was marked succeeded; seen: until our poll saw it.
     """
     created, started = iso(job.get("created_at")), iso(job.get("started_at"))
     finished = iso(job.get("finished_at"))
-    running = _diff(finished, started)
-    sep = None if separation is None else round(separation, 2)
+    sep = None
+    if separation is not None and separation[1] is not None:
+        sep = separation[1] - separation[0]
+    running = None if finished is None or started is None else finished - started
+    collect = None
+    if running is not None and sep is not None:
+        collect = running - sep - (encode or 0.0)
     return {
         "upload_admit": _diff(created, wall0),
         "queued": _diff(started, created),
-        "running": running,
-        "separation": sep,
-        "around_separation": _diff(running, sep),
-        "seen_after": _diff(wall0 + elapsed, finished),
+        "separation": None if sep is None else round(sep, 2),
+        "model_load": model_load,
+        "encode": encode,
+        "collect": None if collect is None else round(collect, 2),
+        "seen": _diff(wall0 + elapsed, finished),
     }
 
 
-# -- the bare CLI --
+# -- the bare CLI and the in-process floor --
 
 
-def run_cli(repo: Path, wav: Path, scratch: Path) -> float:
+def cli_argv(
+    repo: Path, model: str, output_format: str, out: Path, wav: Path
+) -> list[str]:
+    """The argv a user gives `python -m demucs` for this case."""
+    argv = ["--repo", str(repo), "-n", model, *_cli_flags(output_format)]
+    return [*argv, "-o", str(out), str(wav)]
+
+
+def _check_stems(
+    out: Path, model: str, output_format: str, what: str, log: str
+) -> None:
+    stems = list(out.glob(f"{model}/*/*.{output_format}"))
+    shutil.rmtree(out, ignore_errors=True)
+    if len(stems) != 4:
+        raise BenchError(f"{what}: {len(stems)} stems, not 4:\n{log[-3000:]}")
+
+
+def run_cli(repo: Path, wav: Path, scratch: Path, output_format: str) -> float:
     """Wall time of ``python -m demucs`` as a fresh process; checks its stems."""
     out = scratch / f"cli-{uuid.uuid4().hex[:8]}"
-    argv = [PY, "-m", "demucs", "--repo", str(repo), "-n", MODEL, "--mp3"]
-    argv += ["-o", str(out), str(wav)]
+    argv = [PY, "-m", "demucs", *cli_argv(repo, MODEL, output_format, out, wav)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     started = time.monotonic()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
-    stems = list(out.glob(f"{MODEL}/*/*.mp3"))
-    shutil.rmtree(out, ignore_errors=True)
-    if done.returncode != 0 or len(stems) != 4:
-        raise BenchError(
-            f"demucs CLI: exit {done.returncode}, {len(stems)} stems:\n"
-            f"{done.stderr[-3000:]}"
-        )
+    if done.returncode != 0:
+        raise BenchError(f"demucs CLI: exit {done.returncode}:\n{done.stderr[-3000:]}")
+    _check_stems(out, MODEL, output_format, "demucs CLI", done.stderr)
     return round(elapsed, 2)
+
+
+class InProcessFloor:
+    """One warm interpreter calling demucs.separate.main (FLOOR_SCRIPT)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        self._log_file = log.open("ab")
+        # S603: our own interpreter and script.
+        self.proc = subprocess.Popen(  # noqa: S603
+            [PY, "-c", FLOOR_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            env=env,
+            text=True,
+        )
+
+    def run(self, argv: list[str]) -> float:
+        stdin: IO[str] | None = self.proc.stdin
+        stdout: IO[str] | None = self.proc.stdout
+        assert stdin is not None and stdout is not None  # noqa: S101 - PIPEs
+        stdin.write(json.dumps(argv) + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            raise BenchError(f"in-process floor died:\n{tail(self.log)}")
+        answer = json.loads(line)
+        if answer["code"]:
+            raise BenchError(
+                f"in-process demucs exit {answer['code']}:\n{tail(self.log)}"
+            )
+        return round(float(answer["seconds"]), 2)
+
+    def separate(
+        self, repo: Path, wav: Path, scratch: Path, output_format: str
+    ) -> float:
+        """One timed run, its stems checked."""
+        out = scratch / f"floor-{uuid.uuid4().hex[:8]}"
+        seconds = self.run(cli_argv(repo, MODEL, output_format, out, wav))
+        _check_stems(out, MODEL, output_format, "in-process demucs", tail(self.log))
+        return seconds
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log_file.close()
 
 
 # -- cases --
 
 
 def input_wav(tmp: Path, seconds: float) -> Path:
-    """The synthetic song both sides separate (44.1 kHz stereo wav)."""
+    """The synthetic song every side separates (44.1 kHz stereo wav)."""
     path = tmp / f"input-{seconds:g}s.wav"
     if not path.exists():
         write_song(path, seconds)
@@ -267,7 +409,7 @@ def median_phases(samples: Sequence[JobSample]) -> dict[str, float | None]:
     return out
 
 
-def _timed(action: Any, max_wait: float) -> tuple[Any, float]:
+def _timed(action: Callable[[], Any], max_wait: float) -> tuple[Any, float]:
     """Run action() once the machine is quiet; (its result, others' load in cores)."""
     wait_quiet(max_wait)
     meter = CpuMeter()
@@ -275,52 +417,100 @@ def _timed(action: Any, max_wait: float) -> tuple[Any, float]:
     return result, meter.foreign_cores()
 
 
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b else float("inf")
+
+
 def run_pair_case(
-    product: PipelineProduct, case: PairCase, reps: int, tmp: Path, max_wait: float
+    product: PipelineProduct,
+    case: PairCase,
+    reps: int,
+    tmp: Path,
+    max_wait: float,
+    floor: InProcessFloor | None,
 ) -> dict[str, Any]:
-    """CLI and product alternately, `reps` times each, on the same input."""
+    """CLI, floor and product in turn, `reps` times each, on the same input."""
     repo = build_repo(MODELS_CACHE / case.size, size=case.size)
     wav = input_wav(tmp, case.seconds)
     product.start_stemworker(repo, slots=1)
-    cli: list[float] = []
-    jobs: list[JobSample] = []
-    load: dict[str, list[float]] = {"cli": [], "product": []}
-    actions = {
-        "cli": lambda: run_cli(repo, wav, tmp),
-        "product": lambda: product.run_jobs(wav, 1)[0],
+    fmt = case.output_format
+    actions: dict[str, Callable[[], Any]] = {
+        "cli": lambda: run_cli(repo, wav, tmp, fmt),
+        "product": lambda: product.run_jobs(wav, 1, output_format=fmt)[0],
     }
+    if floor is not None and case.floor_target is not None:
+        floor.separate(repo, wav, tmp, fmt)  # its first run is not timed: warm
+        actions["floor"] = lambda: floor.separate(repo, wav, tmp, fmt)
+    sides = list(actions)
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    load: dict[str, list[float]] = {side: [] for side in sides}
+    jobs: list[JobSample] = []
     for rep in range(reps):
-        order = ("cli", "product") if rep % 2 == 0 else ("product", "cli")
+        order = sides[rep % len(sides) :] + sides[: rep % len(sides)]
         for side in order:
-            result, others = _timed(actions[side], max_wait)
+            outcome, others = _timed(actions[side], max_wait)
             load[side].append(others)
-            if side == "cli":
-                cli.append(result)
-            else:
-                jobs.append(result)
-            last = cli[-1] if side == "cli" else jobs[-1].total
+            if side == "product":
+                jobs.append(outcome)
+                outcome = outcome.total
+            times[side].append(outcome)
             print(
-                f"[bench] {case.name} rep {rep + 1}/{reps}: {side} {last:.2f}s"
+                f"[bench] {case.name} rep {rep + 1}/{reps}: {side} {outcome:.2f}s"
                 f" (others used {others:.2f} cores)"
             )
     product.stop_stemworker()
-    totals = [j.total for j in jobs]
-    ratio = round(median(totals) / median(cli), 3)
-    return {
+    rows: dict[str, dict[str, Any]] = {
+        side: {"median": median(values), "samples": values, "others_cores": load[side]}
+        for side, values in times.items()
+    }
+    rows["product"]["phases"] = [j.phases for j in jobs]
+    rows["product"]["median_phases"] = median_phases(jobs)
+    product_median = rows["product"]["median"]
+    result: dict[str, Any] = {
         "input_seconds": case.seconds,
         "model_size": case.size,
-        "cli": {"median": median(cli), "samples": cli, "others_cores": load["cli"]},
-        "product": {
-            "median": median(totals),
-            "samples": totals,
-            "others_cores": load["product"],
-            "phases": [j.phases for j in jobs],
-            "median_phases": median_phases(jobs),
-        },
-        "ratio": ratio,
-        "target": case.target,
-        "pass": ratio <= case.target,
+        "output_format": fmt,
+        "sides": rows,
+        "ratio_cli": _ratio(product_median, rows["cli"]["median"]),
+        "target_cli": case.cli_target,
+        "audio_seconds_per_second": round(case.seconds / product_median, 2),
     }
+    result["pass"] = result["ratio_cli"] <= case.cli_target
+    if "floor" in rows:
+        result["ratio_floor"] = _ratio(product_median, rows["floor"]["median"])
+        result["target_floor"] = case.floor_target
+        result["pass"] &= result["ratio_floor"] <= (case.floor_target or 0)
+    return result
+
+
+def run_ft_case(
+    product: PipelineProduct, reps: int, tmp: Path, max_wait: float
+) -> dict[str, Any]:
+    """htdemucs_ft on the tiny models: model load share, cache off then on."""
+    repo = build_repo(MODELS_CACHE / "tiny", size="tiny")
+    wav = input_wav(tmp, 60.0)
+    by_cache: dict[str, Any] = {}
+    for label, cache in (("before (cache off)", "0"), ("after (cache on)", "")):
+        product.start_stemworker(repo, slots=1, extra={"STEMWORKER_MODEL_CACHE": cache})
+        jobs = []
+        for rep in range(reps):
+            [job], _ = _timed(
+                lambda: product.run_jobs(wav, 1, model=FT_MODEL, output_format="wav"),
+                max_wait,
+            )
+            jobs.append(job)
+            print(f"[bench] ft {label} rep {rep + 1}/{reps}: {job.total:.2f}s")
+        phases = median_phases(jobs)
+        sep, loaded = phases.get("separation"), phases.get("model_load")
+        by_cache[label] = {
+            "median_total": median([j.total for j in jobs]),
+            "median_phases": phases,
+            "model_load_share": None
+            if not sep or loaded is None
+            else round(loaded / sep, 3),
+        }
+    product.stop_stemworker()
+    return {"model": FT_MODEL, "input_seconds": 60.0, "cache": by_cache}
 
 
 def _batches(
@@ -382,26 +572,51 @@ def _samples(values: Sequence[float]) -> str:
     return " ".join(f"{v:.2f}" for v in values)
 
 
+SIDE_LABELS = {"cli": "CLI", "floor": "in-process", "product": "product"}
+
+
 def print_pair(name: str, result: dict[str, Any]) -> None:
-    """Table for one CLI-vs-product case."""
+    """Table for one CLI / floor / product case."""
     verdict = "PASS" if result["pass"] else "MISS"
-    label = f"{name} ({result['input_seconds']:g} s, {result['model_size']} model)"
+    label = (
+        f"{name} ({result['input_seconds']:g} s, {result['model_size']} model,"
+        f" {result['output_format']})"
+    )
     print(f"\n{label}")
-    print(f"  {'':8} {'median s':>9}   samples s")
-    for side in ("cli", "product"):
-        row = result[side]
-        label = "CLI" if side == "cli" else side
+    print(f"  {'':11} {'median s':>9}   samples s")
+    for side, row in result["sides"].items():
         print(
-            f"  {label:8} {row['median']:>9.2f}   {_samples(row['samples'])}"
+            f"  {SIDE_LABELS[side]:11} {row['median']:>9.2f}"
+            f"   {_samples(row['samples'])}"
             f"   (others' CPU, cores: {_samples(row['others_cores'])})"
         )
-    print(
-        f"  ratio product/CLI {result['ratio']:.3f}  target <= {result['target']:.2f}"
-        f"  {verdict}"
+    line = (
+        f"  product/CLI {result['ratio_cli']:.3f}"
+        f" (target <= {result['target_cli']:.2f})"
     )
-    phases = result["product"]["median_phases"]
+    if "ratio_floor" in result:
+        line += (
+            f", product/in-process {result['ratio_floor']:.3f}"
+            f" (target <= {result['target_floor']:.2f})"
+        )
+    print(f"{line}  {verdict}")
+    print(f"  product: {result['audio_seconds_per_second']:.2f} s of audio per second")
+    phases = result["sides"]["product"]["median_phases"]
     parts = ", ".join(f"{k} {v:.2f}" for k, v in phases.items() if v is not None)
     print(f"  product median phases (s): {parts}")
+
+
+def print_ft(result: dict[str, Any]) -> None:
+    """Table for the model-load case."""
+    print(f"\nft ({result['model']} on the tiny models, {result['input_seconds']:g} s)")
+    for label, row in result["cache"].items():
+        phases = row["median_phases"]
+        share = row["model_load_share"]
+        print(
+            f"  {label:19} job {row['median_total']:.2f} s, separation"
+            f" {phases.get('separation')} s, model load {phases.get('model_load')} s"
+            f" = {'n/a' if share is None else f'{share * 100:.1f}%'} of the separation"
+        )
 
 
 def print_concurrency(result: dict[str, Any]) -> None:
@@ -433,14 +648,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cases",
         default=",".join(ALL_CASES),
-        help="comma list of tiny,full,concurrency",
+        help=f"comma list of {','.join(ALL_CASES)}",
     )
-    parser.add_argument("--quick", action="store_true", help="1 rep, tiny only")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 rep, tiny-mp3 and tiny-wav only"
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="full-size model, 180 s input, 1 rep: audio-seconds per second",
+    )
     parser.add_argument(
         "--rq-workers",
         type=int,
-        default=3,
-        help="RQ worker processes (default 3: the most slots used here, plus one)",
+        default=5,
+        help="RQ worker processes (default 5: two per slot at 2 slots, plus one)",
     )
     parser.add_argument(
         "--max-wait",
@@ -450,9 +672,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.reps, args.cases = 1, "tiny"
+        args.reps, args.cases = 1, "tiny-mp3,tiny-wav"
+    if args.gpu:
+        args.reps, args.cases = 1, "gpu"
     args.case_list = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = set(args.case_list) - set(ALL_CASES)
+    unknown = set(args.case_list) - {*ALL_CASES, "gpu"}
     if unknown or not args.case_list or args.reps < 1 or args.rq_workers < 1:
         parser.error(f"bad --cases/--reps/--rq-workers ({', '.join(unknown)})")
     return args
@@ -460,26 +684,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def credits_needed(cases: Sequence[str], reps: int) -> int:
     """Credits the run spends, with a margin."""
-    jobs = sum(reps for c in cases if c in PAIR_CASES)
+    jobs = sum(reps for c in cases if c in PAIR_CASES or c == "gpu")
+    if "ft" in cases:
+        jobs += 2 * reps
     if "concurrency" in cases:
         jobs += 2 * reps * CONCURRENT_JOBS
     return jobs + 5
 
 
 def run_cases(
-    product: PipelineProduct, args: argparse.Namespace, tmp: Path
+    product: PipelineProduct, args: argparse.Namespace, tmp: Path, stack: ExitStack
 ) -> dict[str, Any]:
     """Set the product up and run each chosen case; {case: result}."""
     product.setup(credits_needed(args.case_list, args.reps))
     product.start_django()
+    floor: InProcessFloor | None = None
+    if any(PAIR_CASES.get(c) and PAIR_CASES[c].floor_target for c in args.case_list):
+        floor = InProcessFloor(product.logs / "floor.log")
+        stack.callback(floor.close)
     results: dict[str, Any] = {}
     for name in args.case_list:
-        if name in PAIR_CASES:
-            case = PAIR_CASES[name]
-            results[name] = run_pair_case(product, case, args.reps, tmp, args.max_wait)
+        if name in PAIR_CASES or name == "gpu":
+            case = PAIR_CASES.get(name, GPU_CASE)
+            results[name] = run_pair_case(
+                product, case, args.reps, tmp, args.max_wait, floor
+            )
+        elif name == "ft":
+            results[name] = run_ft_case(product, args.reps, tmp, args.max_wait)
         else:
             results[name] = run_concurrency_case(product, args.reps, tmp, args.max_wait)
     return results
+
+
+def _device() -> str:
+    done = subprocess.run(
+        [PY, "-c", "import torch; print(torch.cuda.get_device_name(0) "
+         "if torch.cuda.is_available() else 'cpu')"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    return done.stdout.strip() or "unknown"
 
 
 def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
@@ -488,13 +731,17 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     product = PipelineProduct(tmp, args.rq_workers)
     stack.callback(product.close)
     try:
-        results = run_cases(product, args, tmp)
+        results = run_cases(product, args, tmp, stack)
     except BaseException:
         keep_logs(product.logs)
         raise
     return {
         "finished_at": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "device": _device(),
+        },
         "options": {
             "reps": args.reps,
             "cases": args.case_list,
@@ -519,9 +766,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchError, httpx.HTTPError, redis.RedisError, OSError) as error:
         print(f"\n[bench] ERROR: {error}", file=sys.stderr)
         return 1
+    print(f"\n[bench] device: {summary['machine']['device']}")
     for name, result in summary["cases"].items():
         if name == "concurrency":
             print_concurrency(result)
+        elif name == "ft":
+            print_ft(result)
         else:
             print_pair(name, result)
     path = write_results("pipeline", summary)
