@@ -566,6 +566,24 @@ def idle_while_queued(
     }
 
 
+def handoff_gaps(
+    seps: dict[str, tuple[float, float | None]],
+    queued: Sequence[tuple[float, float]],
+) -> list[float]:
+    """For each separation that ended while a job was queued: seconds until the
+    next separation started (the stemworker's log), i.e. how long a freed slot
+    stood empty with work waiting."""
+    starts = sorted(start for start, _ in seps.values())
+    gaps = []
+    for _, end in seps.values():
+        if end is None or not any(a <= end < b for a, b in queued):
+            continue
+        later = [s for s in starts if s >= end - LOG_RACE]
+        if later:
+            gaps.append(max(0.0, later[0] - end))
+    return gaps
+
+
 def job_figures(
     jobs: Sequence[JobRecord],
     seps: dict[str, tuple[float, float | None]],
@@ -742,6 +760,11 @@ def summarise(
         "idle_while_queued": idle_while_queued(
             sw.timeline, queued_spans(jobs, seps), opts.slots
         ),
+        "handoff_seconds": pcts(
+            handoff_gaps(
+                {k: v for k, v in seps.items() if k in ours}, queued_spans(jobs, seps)
+            )
+        ),
         "jobs_per_minute": round(finals.get("succeeded", 0) / wall * 60, 1),
         "ledger": ledger,
         "ledger_after_delete": after_delete,
@@ -870,9 +893,11 @@ def report(s: dict[str, Any], opts: argparse.Namespace) -> bool:
         "turnaround_post_to_finished": "turnaround: POST -> finished_at",
         "fairness_first_post_to_first_separation": "fairness: 1st POST -> 1st sep.",
     }
+    handoff = _row("slot freed -> next separation (jobs queued)", s["handoff_seconds"])
     print("  seconds:")
     for key, label in names.items():
         print(_row(label, s["figures"][key]))
+    print(handoff)
     for code, p in s["retry_after_seconds"].items():
         print(_row(f"Retry-After on 429 {code}", p))
     for error in s["errors"][:10] + s["sampler_errors"]:

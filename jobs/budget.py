@@ -55,6 +55,9 @@ DATABASE_PATIENCE_SECONDS = 120
 # one, at most this long at a time (each wake-up of another process slows the
 # running separations, so it asks rarely).
 SLOT_POLL_SECONDS = 10.0
+# When every queued job is being started by another worker: the pause before
+# this one waits for the next free slot.
+LOCKED_PAUSE_SECONDS = 0.05
 # Between tries when the stemworker is unreachable or cannot long-poll.
 DOWN_PAUSE_SECONDS = 1.0
 BUSY_PAUSE_MAX_SECONDS = 2.0

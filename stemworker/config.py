@@ -90,6 +90,7 @@ class Settings(BaseSettings):
         "torch_threads_per_job",
         "demucs_segment",
         "demucs_overlap",
+        "model_cache",
         mode="before",
     )
     @classmethod

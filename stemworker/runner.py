@@ -442,9 +442,11 @@ class Pool:
         except Exception:  # a bug here must not leave the slot busy forever
             logger.exception("separation %s: runner error", sep.spec.id)
             status, error = "failed", messages.FALLBACK
-        # The result is published before the worker is replaced or recycled
-        # (a fresh worker takes seconds to import torch and warm up): the person
-        # waiting for these stems does not wait for that too.
+        renew = self._needs_new_worker(slot, outcome)
+        if not renew:
+            # The worker is ready for the next song: the slot is free the moment
+            # demucs exits, before anyone collects (and encodes) these stems.
+            self._free(slot)
         with self._lock:
             self._complete(sep, status, error, stems)
         logger.info(
@@ -456,13 +458,25 @@ class Pool:
             if sep.model_load_seconds is None
             else f"; model load {sep.model_load_seconds:.2f} s",
         )
-        try:
-            self._maintain(slot, outcome)
-        except Exception:
-            logger.exception("separation %s: could not renew the worker", sep.spec.id)
+        if renew:
+            # Published first: whoever waits for these stems does not wait for a
+            # fresh worker to import torch too. The slot waits for it.
+            try:
+                self._replace_worker(slot)
+            except Exception:
+                logger.exception(
+                    "separation %s: could not renew the worker", sep.spec.id
+                )
+            self._free(slot)
+
+    def _free(self, slot: Slot) -> None:
         with self._slot_freed:
             slot.current = None
-            self._slot_freed.notify_all()
+            # One waiter per free slot: the others would only wake to find it
+            # taken, on the cores the running separations use (a waiter whose
+            # client is gone wastes it until the others' polls time out).
+            free = sum(1 for s in self.slots if s.current is None)
+            self._slot_freed.notify(free)
 
     def _execute(self, slot: Slot, sep: Separation) -> str | int:
         """Send the job and wait; returns the exit code or 'crashed'/'timeout'."""
@@ -500,18 +514,16 @@ class Pool:
                 sep.model_load_seconds = message.get("model_load_seconds")
                 return int(message.get("exit_code", 1))
 
-    def _maintain(self, slot: Slot, outcome: str | int) -> None:
-        """Replace a dead, hung or cancelled worker; recycle a well-used one."""
+    def _needs_new_worker(self, slot: Slot, outcome: str | int) -> bool:
+        """Whether the slot's worker must be replaced (dead, hung or cancelled)
+        or recycled (well used; idle between jobs, so killing it loses nothing)."""
         worker = slot.worker
         if outcome == "refused":  # the worker never saw it
-            return
+            return False
         if isinstance(outcome, str) or worker is None or not worker.alive():
-            self._replace_worker(slot)
-            return
+            return True
         worker.jobs_done += 1
-        if worker.jobs_done >= self.settings.recycle_after:
-            # Idle between jobs, so nothing is lost by killing instead of waiting.
-            self._replace_worker(slot)
+        return worker.jobs_done >= self.settings.recycle_after
 
     def _verdict(
         self, sep: Separation, outcome: str | int

@@ -64,7 +64,15 @@ def job_start_next() -> Job | None:
     while True:
         step = _try_fairest(down_since)
         if step is None:
-            return None
+            if not Job.objects.filter(status=Job.Status.QUEUED).exists():
+                return None
+            # Queued, but every such row is locked: other workers that woke
+            # for the same free slot are starting them. This worker keeps its
+            # turn for the next slot instead of ending it (a new turn would
+            # cost a fork and a few hundred ms when that slot frees).
+            time.sleep(budget.LOCKED_PAUSE_SECONDS)
+            client.wait_for_slot(seconds=budget.SLOT_POLL_SECONDS)
+            continue
         if step.started is not None:
             return step.started
         outcome = step.attempt.outcome

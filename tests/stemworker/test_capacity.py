@@ -203,3 +203,45 @@ def test_settings_out_of_range_are_refused(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name):
         Settings()  # type: ignore[call-arg]  # from the environment
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MAX_CONCURRENT_JOBS",
+        "STEMWORKER_TORCH_THREADS",
+        "STEMWORKER_MODEL_CACHE",
+        "DEMUCS_SEGMENT",
+        "DEMUCS_OVERLAP",
+    ],
+)
+def test_an_empty_setting_means_its_default(
+    monkeypatch: pytest.MonkeyPatch, fake_env: dict[str, str], name: str
+) -> None:
+    """compose passes `${VAR:-}` as an empty string."""
+    monkeypatch.setenv(name, "")
+    defaults = Settings()  # type: ignore[call-arg]  # from the environment
+    field = {
+        "MAX_CONCURRENT_JOBS": "max_concurrent_jobs",
+        "STEMWORKER_TORCH_THREADS": "torch_threads_per_job",
+        "STEMWORKER_MODEL_CACHE": "model_cache",
+        "DEMUCS_SEGMENT": "demucs_segment",
+        "DEMUCS_OVERLAP": "demucs_overlap",
+    }[name]
+    assert getattr(defaults, field) is None
+
+
+def test_the_slot_is_free_when_the_result_is_published(
+    make_client: Callable[..., TestClient], shared_root: Path
+) -> None:
+    """Whoever learns the separation ended finds its slot free already: the
+    next song may start while these stems are collected."""
+    client = make_client()
+    for name in ("one", "two"):
+        song = write_wav(shared_root / "uploads" / name / "input.wav", seconds=0.1)
+        payload = {"id": name, "input_path": str(song), "model": "htdemucs"}
+        assert (
+            client.post("/separations", json=payload, headers=AUTH).status_code == 202
+        )
+        assert wait_done(client, name)["status"] == "succeeded"
+        assert client.get("/health").json()["busy"] == 0
