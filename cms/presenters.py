@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
+from jobs.catalog import stem_sort_key
 from jobs.delivery.presenters import player_context, stem_label
 
 from .stem_sets import StemSet
@@ -23,7 +24,7 @@ UNAVAILABLE = (
 SET_TEXT = {
     "original": "The song as it was mixed.",
     "two_stems": "htdemucs, two stems: the vocals, and everything else.",
-    "six_stems": "htdemucs_6s: drums, bass, other, vocals, guitar and piano.",
+    "six_stems": "htdemucs_6s: vocals, drums, bass, other, guitar and piano.",
 }
 
 
@@ -32,7 +33,10 @@ def sample_song_sets(song: "SampleSong") -> list[dict[str, Any]]:
     tracks = list(song.tracks.all())
     sets = []
     for choice in StemSet:
-        members = [t for t in tracks if t.stem_set == choice.value]
+        members = sorted(
+            (t for t in tracks if t.stem_set == choice.value),
+            key=lambda t: (t.name != "mix", stem_sort_key(t.name)),
+        )
         if not members:
             continue
         stems = [

@@ -117,7 +117,8 @@ else:
     DATABASES = {"default": postgres_database(BASE_DIR / "var" / "postgres")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Database 3: a Redis shared with other projects most often serves them on 0.
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/3")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -66,3 +66,16 @@ def model_is_available(model: dict[str, Any]) -> bool:
 
 def model_get(name: str) -> dict[str, Any] | None:
     return next((m for m in models_available() if m["name"] == name), None)
+
+
+# How musicians list stems: the voice first, then the rhythm section, then the
+# rest; a two-stem job's "everything else" comes after its stem.
+MUSICIAN_ORDER = ["vocals", "drums", "bass", "other", "guitar", "piano"]
+
+
+def stem_sort_key(name: str) -> tuple[int, str]:
+    """Sort key putting stem names in MUSICIAN_ORDER ("no_vocals" after
+    "vocals", unknown names last, alphabetically)."""
+    base = name.removeprefix("no_")
+    rank = MUSICIAN_ORDER.index(base) if base in MUSICIAN_ORDER else len(MUSICIAN_ORDER)
+    return (2 * rank + (1 if name.startswith("no_") else 0), name)

@@ -15,6 +15,7 @@ from django.http import Http404
 
 from billing.services import account_for_user
 
+from . import catalog
 from .models import Job, JobQuerySet, Stem
 
 if TYPE_CHECKING:
@@ -48,15 +49,17 @@ def stem_get(*, job: Job, name: str) -> Stem:
 
 
 def stems_by_job(jobs: Sequence[Job]) -> dict[uuid.UUID, list[tuple[str, int]]]:
-    """(name, size) of each job's stems, in one query (names and sizes only: the
-    waveform peaks are hundreds of numbers each)."""
+    """(name, size) of each job's stems in a musician's order, in one query
+    (names and sizes only: the waveform peaks are hundreds of numbers each)."""
     stems: dict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
     if jobs:
         rows = Stem.objects.filter(job__in=[job.pk for job in jobs]).values_list(
             "job_id", "name", "size_bytes"
         )
-        for job_id, name, size in rows.order_by("id"):
+        for job_id, name, size in rows:
             stems[job_id].append((name, size))
+        for pairs in stems.values():
+            pairs.sort(key=lambda pair: catalog.stem_sort_key(pair[0]))
     return stems
 
 

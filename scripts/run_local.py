@@ -53,7 +53,7 @@ def ensure_database(env: dict[str, str]) -> Path | None:
 
 
 def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
-    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/3")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
         return None

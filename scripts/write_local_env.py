@@ -16,7 +16,8 @@ DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
 # DATABASE_URL unset: PostgreSQL embedded in var/postgres, started by make run.
 # Set postgres://... to use a server of your own.
 # REDIS_URL: when nothing answers there, make run starts a Redis in var/redis.
-REDIS_URL=redis://127.0.0.1:6379/0
+# Database 3, not 0: a Redis on this machine may serve other projects' queues.
+REDIS_URL=redis://127.0.0.1:6379/3
 SHARED_ROOT={shared}
 # STEMWORKER_URL unset: make run derives it from STEMWORKER_PORT (default 8001).
 STEMWORKER_TOKEN={token}

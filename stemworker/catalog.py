@@ -6,14 +6,14 @@ FOUR = ["drums", "bass", "other", "vocals"]
 SIX = [*FOUR, "guitar", "piano"]
 
 _DESCRIPTIONS = {
-    "htdemucs": "4 stems, fast",
-    "htdemucs_ft": "4 stems, fine-tuned, best quality, about 4x slower",
-    "htdemucs_6s": "6 stems incl. guitar and piano",
-    "hdemucs_mmi": "4 stems, previous generation (Hybrid Demucs v3)",
-    "mdx": "4 stems, MDX challenge model",
-    "mdx_extra": "4 stems, MDX challenge model trained on extra data",
-    "mdx_q": "4 stems, MDX challenge model, quantised",
-    "mdx_extra_q": "4 stems, MDX challenge model trained on extra data, quantised",
+    "htdemucs": "Four stems, fast",
+    "htdemucs_ft": "Four stems, best quality, about 4x slower",
+    "htdemucs_6s": "Six stems: adds guitar and piano",
+    "hdemucs_mmi": "Four stems, previous generation",
+    "mdx": "Four stems, older MDX model",
+    "mdx_extra": "Four stems, older MDX model trained on more music",
+    "mdx_q": "Four stems, older MDX model, smaller",
+    "mdx_extra_q": "Four stems, older MDX model trained on more music, smaller",
 }
 
 

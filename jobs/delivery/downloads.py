@@ -25,7 +25,7 @@ from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from core.errors import DomainError
-from jobs import messages, selectors, storage
+from jobs import catalog, messages, selectors, storage
 from jobs.models import Job
 
 CHUNK = 256 * 1024
@@ -168,7 +168,9 @@ def job_zip_path(job: Job) -> Path:
     target = storage.zip_path(job)
     if target.exists():
         return target
-    stems = list(job.stems.defer("peaks"))
+    stems = sorted(
+        job.stems.defer("peaks"), key=lambda stem: catalog.stem_sort_key(stem.name)
+    )
     if not stems or not all(stem.path.is_file() for stem in stems):
         raise StemFileMissing(messages.STEM_MISSING)
     partial = target.with_name(f".stems-{uuid.uuid4().hex}.zip")

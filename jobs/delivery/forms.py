@@ -74,8 +74,9 @@ class JobUploadForm(forms.Form):
 
 
 def _model_label(model: dict[str, Any]) -> str:
+    # For musicians first, for engineers second: "Four stems, fast (htdemucs)".
     description = model.get("description")
-    label = f"{model['name']} ({description})" if description else model["name"]
+    label = f"{description} ({model['name']})" if description else model["name"]
     if not catalog.model_is_available(model):
         label += f" — unavailable: {model.get('reason') or 'cannot run here'}"
     return label

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from jobs import selectors
+from jobs import catalog, selectors
 from jobs.models import Job
 
 API_JOBS_PATH = "/api/v1/jobs/"
@@ -120,7 +120,7 @@ def player_context(
 
 def job_player(job: Job) -> dict[str, Any]:
     """The job page's player: every stem, grayed out once the stems expired."""
-    stems = list(job.stems.all())
+    stems = sorted(job.stems.all(), key=lambda stem: catalog.stem_sort_key(stem.name))
     durations = [s.duration_seconds for s in stems if s.duration_seconds]
     duration = max(durations) if durations else (job.duration_seconds or 0.0)
     return player_context(

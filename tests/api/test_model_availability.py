@@ -33,7 +33,7 @@ def test_the_models_list_says_which_can_run_and_why_not(api) -> None:
     assert models["mdx_extra"] == {
         "name": "mdx_extra",
         "stems": ["drums", "bass", "other", "vocals"],
-        "description": "4 stems, MDX challenge model trained on extra data",
+        "description": "Four stems, older MDX model trained on more music",
         "available": False,
         "reason": "weights not found in DEMUCS_REPO",
     }

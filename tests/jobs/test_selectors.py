@@ -77,3 +77,20 @@ def test_a_user_with_fewer_running_jobs_goes_first(wav):
         started_at=timezone.now() - timedelta(days=1),
     )
     assert selectors.fairest_queued().first() == bobs
+
+
+def test_stems_are_listed_in_a_musicians_order(user):
+    job = finished_job(
+        user, stems=("drums", "bass", "other", "vocals", "guitar", "piano")
+    )
+    two = finished_job(user, stems=("no_vocals", "vocals"))
+    stems = selectors.stems_by_job([job, two])
+    assert [name for name, _ in stems[job.pk]] == [
+        "vocals",
+        "drums",
+        "bass",
+        "other",
+        "guitar",
+        "piano",
+    ]
+    assert [name for name, _ in stems[two.pk]] == ["vocals", "no_vocals"]

@@ -88,7 +88,7 @@ def test_models_without_repo_use_the_known_table(client: TestClient) -> None:
     assert names == ["htdemucs", "htdemucs_6s"]
     six = response.json()[1]
     assert six["stems"] == ["drums", "bass", "other", "vocals", "guitar", "piano"]
-    assert six["description"] == "6 stems incl. guitar and piano"
+    assert six["description"] == "Six stems: adds guitar and piano"
 
 
 def test_success_passes_the_exact_demucs_argv(
