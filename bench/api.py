@@ -13,14 +13,22 @@ clients (threads, one keep-alive connection each, one API token) send:
             filled before timing, so no stemworker is needed and none runs).
 ``list``    ``GET /api/v1/jobs/`` (the default page of 50, with 4 stems each)
             for a user who has 1,000 finished jobs.
+``dashboard``       ``GET /jobs/``, the signed-in job list's first page (50
+                    rows rendered: times, lengths, stems, expiry) for the same
+                    1,000 jobs, with a session cookie.
+``dashboard_last``  ``GET /jobs/?page=20``: its last page. Paging must not get
+                    slower with the length of the list.
+``status``          ``GET /jobs/status/?newest=1``: what an open dashboard polls
+                    (the newest page, as JSON and as rendered rows).
 ``create``  ``POST /api/v1/jobs/`` with one 0.5 s wav (about 90 kB): streaming,
             probing, admission (the account row locked) and the debit. No RQ
             worker runs, so the jobs stay queued.
 
 The phases run one after the other in one run, baseline first and last (the
-figure used is the pooled samples), after a warm-up. Target: p99(list) <= 3 x
-p99(models). Rate limits are turned off and the active-job cap raised for the
-run (environment), so every answer is a 200 or 201; anything else is an error.
+figure used is the pooled samples), after a warm-up. Targets: p99(list) <= 3 x
+p99(models), and p50(dashboard_last) <= 1.5 x p50(dashboard). Rate limits are
+turned off and the active-job cap raised for the run (environment), so every
+answer is a 200 or 201; anything else is an error.
 
 Everything runs in a temporary SHARED_ROOT, a fresh PostgreSQL database
 (muxminus_bench_api) and Redis DB 13, all removed at the end. Results go to
@@ -66,6 +74,7 @@ REDIS_URL = "redis://127.0.0.1:6379/13"
 PG_DB = "muxminus_bench_api"
 EMAIL = "api-bench@example.com"
 TARGET = 3.0  # p99(list) <= TARGET x p99(models)
+PAGING_TARGET = 1.5  # p50(last page) <= PAGING_TARGET x p50(first page)
 
 SEED_JOBS = """
 from datetime import timedelta
@@ -88,6 +97,21 @@ Stem.objects.bulk_create(
     for job in jobs for name in ("drums", "bass", "other", "vocals")
 )
 print("jobs:", Job.objects.filter(user=user).count())
+"""
+
+# A signed-in session for the bench user, as a login would leave it.
+SEED_SESSION = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from accounts.models import User
+user = User.objects.get(email={email!r})
+store = import_module(settings.SESSION_ENGINE).SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+store.create()
+print("session:", settings.SESSION_COOKIE_NAME, store.session_key)
 """
 
 FILL_MODEL_CACHE = """
@@ -148,6 +172,9 @@ class ApiProduct(Product):
         count = out.rsplit("jobs:", 1)[-1].strip()
         print(f"[bench] {EMAIL} has {count} finished jobs (4 stems each)")
         self.manage("shell", "-c", FILL_MODEL_CACHE)
+        out = self.manage("shell", "-c", SEED_SESSION.format(email=EMAIL))
+        name, key = out.rsplit("session:", 1)[-1].split()
+        self.session_cookie = f"{name}={key}"
 
     def _env(self, database_url: str) -> dict[str, str]:
         return {
@@ -224,7 +251,9 @@ def load(
     return phase
 
 
-def requests_for(wav: bytes) -> dict[str, Request]:
+def requests_for(
+    wav: bytes, *, session_cookie: str, last_page: int
+) -> dict[str, Request]:
     form = {"model": "htdemucs", "output_format": "mp3"}
 
     def create(client: httpx.Client) -> httpx.Response:
@@ -234,9 +263,23 @@ def requests_for(wav: bytes) -> dict[str, Request]:
             files=[("file", ("bench.wav", wav, "audio/wav"))],
         )
 
+    def signed_in(path: str) -> Request:
+        def send(client: httpx.Client) -> httpx.Response:
+            headers = {"Cookie": session_cookie, "Authorization": ""}
+            response = client.get(path, headers=headers)
+            if response.is_success and "data-job-list" not in response.text[:200_000]:
+                if not path.startswith("/jobs/status/"):
+                    raise httpx.HTTPError(f"{path}: not the job list (signed out?)")
+            return response
+
+        return send
+
     return {
         "models": lambda client: client.get("/api/v1/models/"),
         "list": lambda client: client.get("/api/v1/jobs/"),
+        "dashboard": signed_in("/jobs/"),
+        "dashboard_last": signed_in(f"/jobs/?page={last_page}"),
+        "status": signed_in("/jobs/status/?newest=1"),
         "create": create,
     }
 
@@ -247,11 +290,17 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     try:
         product.setup(jobs=args.jobs, credits=args.creates + args.warmup + 10)
         product.start(args.workers, args.threads)
-        send = requests_for(wav)
-        for name in ("models", "list", "create"):
+        send = requests_for(
+            wav,
+            session_cookie=product.session_cookie,
+            last_page=max(1, -(-args.jobs // 50)),
+        )
+        for name in ("models", "list", "dashboard", "dashboard_last", "create"):
             load(product, f"warm-up {name}", send[name], args.warmup, args.clients)
         phases = {name: Phase(name) for name in send}
         plan = [("models", args.requests // 2), ("list", args.requests)]
+        plan += [(name, args.requests // 2) for name in ("dashboard", "dashboard_last")]
+        plan += [("status", args.requests // 2)]
         plan += [("models", args.requests - args.requests // 2)]
         plan += [("create", args.creates)]
         for name, count in plan:
@@ -271,17 +320,22 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     base = summaries["models"]
     ratios = {
         f"{name}_{q}": round(summaries[name][f"{q}_ms"] / base[f"{q}_ms"], 2)
-        for name in ("list", "create")
+        for name in ("list", "dashboard", "dashboard_last", "status", "create")
         for q in ("p50", "p99")
     }
+    paging = round(
+        summaries["dashboard_last"]["p50_ms"] / summaries["dashboard"]["p50_ms"], 2
+    )
     return {
         "finished_at": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "options": vars(args),
         "phases": summaries,
         "ratios_vs_models": ratios,
-        "target": f"p99(list) <= {TARGET:g} x p99(models)",
-        "pass": ratios["list_p99"] <= TARGET,
+        "paging_last_vs_first_p50": paging,
+        "target": f"p99(list) <= {TARGET:g} x p99(models); "
+        f"p50(last page) <= {PAGING_TARGET:g} x p50(first page)",
+        "pass": ratios["list_p99"] <= TARGET and paging <= PAGING_TARGET,
     }
 
 
@@ -299,6 +353,9 @@ def report(summary: dict[str, Any]) -> None:
     labels = {
         "models": "GET /api/v1/models/ (base)",
         "list": "GET /api/v1/jobs/",
+        "dashboard": "GET /jobs/ (page 1 of 50)",
+        "dashboard_last": "GET /jobs/?page=last",
+        "status": "GET /jobs/status/ (poll)",
         "create": "POST /api/v1/jobs/ (1 file)",
     }
     for name, label in labels.items():
@@ -313,6 +370,11 @@ def report(summary: dict[str, Any]) -> None:
         f"  ratios vs models: list p50 {ratios['list_p50']:.2f}x, p99 "
         f"{ratios['list_p99']:.2f}x; create p50 {ratios['create_p50']:.2f}x, p99 "
         f"{ratios['create_p99']:.2f}x"
+    )
+    print(
+        f"  job list page: p50 {ratios['dashboard_p50']:.2f}x models; last page "
+        f"{summary['paging_last_vs_first_p50']:.2f}x the first; status poll p50 "
+        f"{ratios['status_p50']:.2f}x models"
     )
     verdict = "PASS" if summary["pass"] else "MISS"
     print(f"  target {summary['target']}: {verdict}")

@@ -49,6 +49,7 @@ def job_start(*, job_id: str) -> Job | None:
         status=Job.Status.RUNNING,
         started_at=now,
         heartbeat_at=now,
+        separated_at=None,
         progress=0,
         attempts=F("attempts") + 1,
     )
@@ -75,6 +76,15 @@ def job_progress_update(*, job: Job, progress: float) -> None:
             pk=job.pk, status=Job.Status.RUNNING, progress__lt=value
         ).update(progress=value)
         job.progress = value
+
+
+def job_separated(*, job: Job) -> None:
+    """demucs has exited: the stems are now being encoded and measured."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        separated_at=now, progress=99
+    )
+    job.separated_at, job.progress = now, 99
 
 
 def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:

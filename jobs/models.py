@@ -63,6 +63,8 @@ class Job(models.Model):
     # Written every few seconds by the worker following a running job; the
     # reaper fails a running job whose worker has gone quiet.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When demucs exited: from then on its stems are being encoded and measured.
+    separated_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     files_purged_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +97,18 @@ class Job(models.Model):
         if self.files_purged_at is not None:
             return True
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def stage(self) -> str:
+        """What a person is told the job is doing: waiting, separating, encoding,
+        ready, expired, failed or cancelled."""
+        if self.status == self.Status.QUEUED:
+            return "waiting"
+        if self.status == self.Status.RUNNING:
+            return "encoding" if self.separated_at else "separating"
+        if self.status == self.Status.SUCCEEDED:
+            return "expired" if self.expired else "ready"
+        return str(self.status)
 
     @property
     def downloadable(self) -> bool:

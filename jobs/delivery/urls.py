@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("upload/", views.job_upload, name="upload"),
     path("status/", views.job_list_status, name="status"),
+    path("delete/", views.jobs_delete, name="delete_many"),
     path("<uuid:pk>/", views.job_detail, name="detail"),
     path("<uuid:pk>/delete/", views.job_delete, name="delete"),
     path("<uuid:pk>/download/", views.zip_download, name="zip"),

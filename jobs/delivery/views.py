@@ -5,6 +5,7 @@ selectors.job_get_for_user, the polled JSON presenters.job_representation and
 the downloads the responders the API uses too.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import wraps
@@ -13,25 +14,36 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.types import signed_in_user
 from core.errors import DomainError
 from core.throttling import JobCreateRateThrottle
-from jobs import catalog, lifecycle, messages, selectors, storage
+from jobs import catalog, estimates, lifecycle, messages, selectors, storage
 from jobs.intake.admission import jobs_submit
 from jobs.intake.errors import ModelUnavailable
 from jobs.models import Job
 
 from . import downloads
 from .forms import JobUploadForm
-from .presenters import job_player, jobs_representation
+from .presenters import (
+    STAGES,
+    job_player,
+    job_rows,
+    job_state_text,
+    jobs_representation,
+)
 
-RECENT_JOBS = 50
+JOBS_PER_PAGE = 50
+# What one status poll may ask about: a page of rows, plus a few just uploaded.
+STATUS_IDS_AT_MOST = 2 * JOBS_PER_PAGE
 STATUS_LABELS = dict(Job.Status.choices)
 
 
@@ -40,11 +52,14 @@ def _dashboard(
 ) -> HttpResponse:
     user = signed_in_user(request)
     models = catalog.models_available()
-    jobs = list(selectors.jobs_for_user(user=user)[:RECENT_JOBS])
+    page = Paginator(selectors.jobs_for_user(user=user), JOBS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     summary = selectors.account_summary(user=user)
     context = {
         "form": form or JobUploadForm(models=models),
-        "jobs": jobs,
+        "page": page,
+        "rows": job_rows(list(page.object_list), now=timezone.now()),
         "credits": summary.credits,
         "active_count": summary.active_jobs,
         "max_active": summary.max_active_jobs,
@@ -141,24 +156,82 @@ def job_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def job_list_status(request: HttpRequest) -> JsonResponse:
-    """What the dashboard polls: the account summary and the recent jobs, each
-    in the API's `job` shape."""
+    """What the dashboard polls: the account summary, and the jobs it shows
+    (`ids`, comma-separated) plus, with `newest=1`, the newest page; each in the
+    API's `job` shape and as its row's rendered body. A shown job missing from
+    the answer was deleted."""
     user = signed_in_user(request)
-    jobs = list(selectors.jobs_for_user(user=user)[:RECENT_JOBS])
+    ids = [i for i in request.GET.get("ids", "").split(",") if i][:STATUS_IDS_AT_MOST]
+    owned = selectors.jobs_for_user(user=user)
+    shown = list(owned.filter(pk__in=_uuids(ids)))
+    if request.GET.get("newest") == "1":
+        known = {job.pk for job in shown}
+        shown += [job for job in owned[:JOBS_PER_PAGE] if job.pk not in known]
+        shown.sort(key=lambda job: job.created_at, reverse=True)
+    rows = job_rows(shown, now=timezone.now())
     return JsonResponse(
         {
             "account": asdict(selectors.account_summary(user=user)),
-            "jobs": jobs_representation(jobs, base_url=request.build_absolute_uri("/")),
+            "jobs": jobs_representation(
+                shown, base_url=request.build_absolute_uri("/")
+            ),
+            "rows": {
+                str(row["job"].pk): {
+                    "row": render_to_string("jobs/_job_row.html", {"row": row}),
+                    "body": render_to_string("jobs/_job_row_body.html", {"row": row}),
+                }
+                for row in rows
+            },
         }
     )
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
+
+
+@login_required
+@require_POST
+def jobs_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the selected jobs (`ids`), or one (`only`, a row's own button);
+    active ones are cancelled first, their credits back. Answers JSON to the
+    dashboard's script, else redirects to the page it came from."""
+    only = request.POST.get("only")
+    ids = [only] if only else request.POST.getlist("ids")
+    jobs = list(
+        selectors.jobs_for_user(user=signed_in_user(request)).filter(pk__in=_uuids(ids))
+    )
+    deleted = [str(job.pk) for job in jobs]
+    for job in jobs:
+        lifecycle.job_delete(job=job)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"deleted": deleted})
+    if not jobs:
+        flash.info(request, "Nothing was deleted: no song was selected.")
+    elif len(jobs) == 1:
+        flash.success(request, f"Deleted “{jobs[0].original_filename}” and its files.")
+    else:
+        flash.success(request, f"Deleted {len(jobs)} songs and their files.")
+    page = request.POST.get("page", "")
+    suffix = f"?page={page}" if page.isdigit() and page != "1" else ""
+    return HttpResponseRedirect(reverse("jobs:dashboard") + suffix)
 
 
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+    estimate = estimates.estimates([job]).get(str(job.pk))
     context = {
         "job": job,
+        "stages": STAGES,
+        "state_text": job_state_text(job, estimate, now=timezone.now()),
         "player": job_player(job),
         "status_labels": STATUS_LABELS,
         "api_url": f"/api/v1/jobs/{job.pk}/",
@@ -176,19 +249,25 @@ def job_delete(request: HttpRequest, pk: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("jobs:dashboard"))
 
 
-def _refusals_as_text(
+def _refusals_as_pages(
     view: Callable[..., HttpResponseBase],
 ) -> Callable[..., HttpResponseBase]:
     """A download the responders refuse (410 expired, 404 missing) answers with
-    its message as plain text, the same words the API sends as JSON."""
+    the site's own page: what happened, when, and where to go from there (the
+    API sends the same words as JSON)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapper(request: HttpRequest, pk: str, **kwargs: Any) -> HttpResponseBase:
         try:
-            return view(request, *args, **kwargs)
+            return view(request, pk, **kwargs)
         except DomainError as refusal:
-            return HttpResponse(
-                refusal.message, status=refusal.status_code, content_type="text/plain"
+            job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
+            context = {"job": job, "refusal": refusal}
+            return render(
+                request,
+                "jobs/download_refused.html",
+                context,
+                status=refusal.status_code,
             )
 
     return wrapper
@@ -196,7 +275,7 @@ def _refusals_as_text(
 
 @login_required
 @require_GET
-@_refusals_as_text
+@_refusals_as_pages
 def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponseBase:
     job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
     return downloads.stem_response(
@@ -206,7 +285,7 @@ def stem_download(request: HttpRequest, pk: str, name: str) -> HttpResponseBase:
 
 @login_required
 @require_GET
-@_refusals_as_text
+@_refusals_as_pages
 def zip_download(request: HttpRequest, pk: str) -> HttpResponseBase:
     job = selectors.job_get_for_user(user=signed_in_user(request), pk=pk)
     return downloads.zip_response(request, job=job)

@@ -60,6 +60,7 @@ def _run_to_end(job: Job) -> None:
     try:
         state = _separate(job)
         stems = collect.reported_stems(state, separation_id)
+        unless_database_down(partial(lifecycle.job_separated, job=job))
         retry_while_database_down(partial(collect.job_collect, job=job, stems=stems))
     except SeparationFailed as error:
         retry_while_database_down(

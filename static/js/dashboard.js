@@ -32,7 +32,10 @@ const queue = new UploadQueue({
   notice: document.querySelector("[data-queue-notice]"),
   csrfToken: form.elements.csrfmiddlewaretoken.value,
   announce,
-  onCreated: () => schedule(300),
+  onCreated: (jobs) => {
+    for (const job of jobs) wanted.add(String(job.id));
+    schedule(0);
+  },
 });
 queue.serverActive = Number(activeCount.textContent) || 0;
 queue.credits = Number(credits.textContent);
@@ -86,85 +89,106 @@ dropzone.addEventListener("drop", (event) => {
 });
 
 // --- The job list ------------------------------------------------------------
-function el(tag, attributes = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  if (text) node.textContent = text;
-  return node;
+// The server renders every row (jobs/_job_row*.html); polling jobs:status
+// returns the rows shown, re-rendered, so the list, the upload queue and the
+// credit notice always follow the same answer.
+const firstPage = list.dataset.firstPage === "true";
+const noCredits = document.querySelector("[data-no-credits-notice]");
+const deleteForm = document.querySelector("[data-delete-form]");
+const deleteSelected = deleteForm.querySelector("[data-delete-selected]");
+const selectAll = deleteForm.querySelector("[data-select-all]");
+const bodies = new Map(); // job id -> the row body's HTML as last rendered
+const wanted = new Set(); // jobs just created, asked for by id until listed
+
+function rows() {
+  return [...list.querySelectorAll(":scope > [data-job]")];
 }
 
-// The polled jobs have the API's `job` shape; the page adds its link and label.
-const statusLabel = (job) => config.status_labels[job.status] || job.status;
-const pageUrl = (job) => `${config.job_page_url}${job.id}/`;
-
-function newRow(job) {
-  const row = el("li", { class: "job", "data-job": job.id, "data-status": job.status });
-  const main = el("div", { class: "job-main" });
-  main.append(el("a", { class: "job-name", href: pageUrl(job) }, job.filename));
-  const meta = [job.model];
-  if (job.two_stems) meta.push(`${job.two_stems} + rest`);
-  meta.push(job.output_format.toUpperCase());
-  main.append(el("span", { class: "job-meta" }, meta.join(" · ")));
-  const state = el("div", { class: "job-state" });
-  state.append(el("span", { class: `badge badge-${job.status}`, "data-status-label": "" }, statusLabel(job)));
-  row.append(main, state);
-  updateRow(row, job, true);
-  return row;
+function fromHtml(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
 }
 
-function updateRow(row, job, fresh = false) {
-  const state = row.querySelector(".job-state");
-  let progress = row.querySelector("[data-progress]");
-  if (ACTIVE.has(job.status)) {
-    if (!progress) {
-      progress = el("progress", { max: "100", "data-progress": "", "aria-label": `Progress of ${job.filename}` });
-      state.append(progress);
-    }
-    progress.value = job.progress;
-    progress.textContent = `${job.progress}%`;
-  } else if (progress) {
-    progress.remove();
-  }
-  if (row.dataset.status === job.status && !fresh) return;
-  row.dataset.status = job.status;
+function stageName(row) {
   const label = row.querySelector("[data-status-label]");
-  label.textContent = statusLabel(job);
-  label.className = `badge badge-${job.status}`;
-  state.querySelectorAll(".job-error, .muted").forEach((node) => node.remove());
-  if (job.status === "failed" && job.error) state.append(el("span", { class: "job-error" }, job.error));
-  if (job.expired) {
-    row.classList.add("job-expired");
-    state.append(el("span", { class: "muted" }, "Expired: stems deleted after 24 hours"));
+  return label ? label.textContent : row.dataset.status;
+}
+
+function updateRow(row, job, rendered) {
+  const body = row.querySelector("[data-job-body]");
+  if (bodies.get(job.id) === rendered.body) return;
+  // Never pull a control from under the keyboard focus: the next poll does it.
+  if (body.contains(document.activeElement)) return;
+  const before = row.dataset.stage;
+  const fresh = fromHtml(rendered.row);
+  body.replaceWith(fresh.querySelector("[data-job-body]"));
+  row.querySelector("[data-delete-one]").replaceWith(fresh.querySelector("[data-delete-one]"));
+  row.className = fresh.className;
+  row.dataset.status = job.status;
+  row.dataset.stage = job.stage;
+  bodies.set(job.id, rendered.body);
+  if (before !== job.stage) {
+    announce(`${job.filename}: ${stageName(row)}${job.error ? `. ${job.error}` : ""}`);
   }
-  if (!fresh) {
-    announce(`${job.filename}: ${statusLabel(job)}${job.error ? `. ${job.error}` : ""}`);
+}
+
+function syncList(data) {
+  const listed = new Set(data.jobs.map((job) => job.id));
+  for (const row of rows()) {
+    if (!listed.has(row.dataset.job)) {
+      announce(`${row.querySelector(".job-name").textContent} was deleted.`);
+      bodies.delete(row.dataset.job);
+      row.remove();
+    }
   }
+  let previous = null;
+  for (const job of data.jobs) {
+    const rendered = data.rows[job.id];
+    let row = list.querySelector(`:scope > [data-job="${job.id}"]`);
+    if (row) {
+      updateRow(row, job, rendered);
+    } else {
+      row = fromHtml(rendered.row);
+      bodies.set(job.id, rendered.body);
+      if (previous) previous.after(row);
+      else list.prepend(row);
+    }
+    previous = row;
+    wanted.delete(job.id);
+  }
+  emptyNote.hidden = rows().length > 0;
+  deleteForm.hidden = rows().length === 0;
+  updateSelection();
+}
+
+function showAccount(account) {
+  credits.textContent = account.credits;
+  activeCount.textContent = account.active_jobs;
+  noCredits.hidden = account.credits >= 1;
 }
 
 async function refresh() {
-  const response = await fetch(list.dataset.statusUrl, {
+  const ids = [...new Set([...rows().map((row) => row.dataset.job), ...wanted])];
+  const query = new URLSearchParams({ ids: ids.join(","), newest: firstPage ? "1" : "0" });
+  const response = await fetch(`${list.dataset.statusUrl}?${query}`, {
     headers: { Accept: "application/json" },
     credentials: "same-origin",
   });
   if (!response.ok) return true;
   const data = await response.json();
   const account = data.account;
-  credits.textContent = account.credits;
-  activeCount.textContent = account.active_jobs;
-  for (const job of [...data.jobs].reverse()) {
-    const row = list.querySelector(`[data-job="${job.id}"]`);
-    if (row) updateRow(row, job);
-    else list.prepend(newRow(job));
-  }
-  emptyNote.hidden = list.children.length > 0;
-  queue.setServerState({
-    active: account.active_jobs,
-    credits: account.credits,
-    jobIds: data.jobs.map((job) => job.id),
-  });
-  return account.active_jobs > 0 || queue.busy();
+  showAccount(account);
+  syncList(data);
+  const shown = rows().map((row) => row.dataset.job);
+  queue.jobsShown(shown);
+  queue.setServerState({ active: account.active_jobs, credits: account.credits, jobIds: shown });
+  return account.active_jobs > 0 || queue.busy() || wanted.size > 0;
 }
 
+// Busy: every 2 s. Idle: every 20 s, and at once when the person comes back to
+// the tab (from a checkout in another tab, say).
+const IDLE_POLL_MS = 20000;
 let timer = null;
 function schedule(delay = POLL_MS) {
   clearTimeout(timer);
@@ -172,18 +196,83 @@ function schedule(delay = POLL_MS) {
 }
 
 async function poll() {
-  let again = true;
+  let busy = true;
   try {
-    again = await refresh();
+    busy = await refresh();
   } catch {
-    again = true;
+    busy = true;
   }
-  if (again) schedule();
+  schedule(busy ? POLL_MS : IDLE_POLL_MS);
 }
 
-if ([...list.querySelectorAll("[data-status]")].some((row) => ACTIVE.has(row.dataset.status))) {
-  schedule(1000);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") schedule(0);
+});
+window.addEventListener("focus", () => schedule(0));
+
+for (const row of rows()) {
+  bodies.set(row.dataset.job, null); // first poll re-renders what the page had
 }
+schedule(rows().some((row) => ACTIVE.has(row.dataset.status)) ? 1000 : IDLE_POLL_MS);
+
+// --- Deleting one or several --------------------------------------------------
+function selected() {
+  return rows().filter((row) => row.querySelector("[data-select]").checked);
+}
+
+function updateSelection() {
+  const count = selected().length;
+  deleteSelected.disabled = count === 0;
+  deleteSelected.textContent = count ? `Delete selected (${count})` : "Delete selected";
+  const all = rows().length;
+  selectAll.checked = all > 0 && count === all;
+  selectAll.indeterminate = count > 0 && count < all;
+}
+
+list.addEventListener("change", (event) => {
+  if (event.target.matches("[data-select]")) updateSelection();
+});
+selectAll.addEventListener("change", () => {
+  for (const row of rows()) row.querySelector("[data-select]").checked = selectAll.checked;
+  updateSelection();
+});
+updateSelection();
+
+deleteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const submitter = event.submitter;
+  const one = submitter && submitter.name === "only";
+  const targets = one ? rows().filter((row) => row.dataset.job === submitter.value) : selected();
+  if (!targets.length) return;
+  const active = targets.filter((row) => ACTIVE.has(row.dataset.status)).length;
+  const names = targets.map((row) => row.querySelector(".job-name").textContent);
+  let question = targets.length === 1 ? `Delete “${names[0]}” and its stems?` : `Delete ${targets.length} songs and their stems?`;
+  if (active) question += " Songs still in progress are cancelled and their credits come back.";
+  if (!window.confirm(`${question} This cannot be undone.`)) return;
+  const body = new FormData();
+  body.append("csrfmiddlewaretoken", deleteForm.elements.csrfmiddlewaretoken.value);
+  for (const row of targets) body.append("ids", row.dataset.job);
+  try {
+    const response = await fetch(deleteForm.action, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    const { deleted } = await response.json();
+    for (const id of deleted) {
+      const row = list.querySelector(`:scope > [data-job="${id}"]`);
+      if (row) row.remove();
+      bodies.delete(id);
+    }
+    announce(deleted.length === 1 ? `Deleted ${names[0]}.` : `Deleted ${deleted.length} songs.`);
+    document.getElementById("jobs-heading").focus();
+  } catch {
+    announce("Deleting failed. Try again in a moment.");
+  }
+  schedule(0);
+});
 
 // Files still waiting live only in this tab: warn before leaving.
 window.addEventListener("beforeunload", (event) => {

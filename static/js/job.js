@@ -1,4 +1,5 @@
 // The job page: the stem player, live progress while separating, delete confirm.
+import { jobStateText, showStage } from "./job-state.js";
 import { initPlayers } from "./player.js";
 
 const players = initPlayers();
@@ -22,22 +23,33 @@ const box = document.querySelector("[data-job-progress]");
 if (box) {
   const progress = box.querySelector("[data-progress]");
   const text = box.querySelector("[data-progress-text]");
+  const stages = box.querySelector("[data-stages]");
   const live = box.querySelector("[data-live-region]");
   const label = document.querySelector("[data-status-label]");
   const labels = JSON.parse(document.getElementById("status-labels").textContent);
+  let stage = stages.querySelector("[aria-current]")?.dataset.stage || "waiting";
+  showStage(stages, stage);
   const poll = async () => {
     try {
       const response = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
-      if (response.status === 404) return; // deleted meanwhile
+      if (response.status === 404) {
+        text.textContent = "This job was deleted.";
+        return;
+      }
       if (!response.ok) throw new Error(`status ${response.status}`);
       const job = await response.json(); // the API's `job`
       progress.value = job.progress;
-      text.textContent = `${job.progress}%`;
+      progress.textContent = `${job.progress}%`;
+      text.textContent = jobStateText(job);
+      showStage(stages, job.stage);
       const status = labels[job.status] || job.status;
       if (label.textContent !== status) {
         label.textContent = status;
         label.className = `badge badge-${job.status}`;
-        live.textContent = `${status}.`;
+      }
+      if (job.stage !== stage) {
+        stage = job.stage;
+        live.textContent = `${stages.querySelector(`[data-stage="${stage}"]`)?.textContent || status}.`;
       }
       if (job.status !== "queued" && job.status !== "running") {
         window.location.reload();

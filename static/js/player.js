@@ -91,8 +91,19 @@ export class Player {
     });
     // Scale every waveform by the loudest peak of the set: a quiet song fills the
     // height, and the stems keep their loudness relative to each other.
+    // The full mix's waveform: the stems' peaks added up (an upper bound of the
+    // song's, close enough to see where it is loud).
+    this.mixRow = root.querySelector("[data-full-mix]");
+    this.mixButton = root.querySelector("[data-full-mix-toggle]");
+    this.mixCanvas = root.querySelector("[data-full-mix-wave]");
+    this.fullMix = false;
+    const longest = Math.max(0, ...this.peaks.map((peaks) => peaks.length));
+    const summed = Array.from({ length: longest }, (_, i) =>
+      this.peaks.reduce((total, peaks) => total + (peaks[i] || 0), 0));
     const loudest = Math.max(0.05, ...this.peaks.flat());
     this.peaks = this.peaks.map((peaks) => peaks.map((peak) => Math.min(1, peak / loudest)));
+    const loudestMix = Math.max(0.05, ...summed);
+    this.mixPeaks = summed.map((peak) => peak / loudestMix);
     this.enhance();
   }
 
@@ -120,7 +131,7 @@ export class Player {
       row.querySelector("[data-solo]").addEventListener("click", () => this.toggleSolo(index));
       const volume = row.querySelector("[data-volume]");
       volume.addEventListener("input", () => {
-        this.audios[index].volume = Number(volume.value);
+        if (!this.fullMix) this.audios[index].volume = Number(volume.value);
         volume.setAttribute("aria-valuetext", `${Math.round(Number(volume.value) * 100)}%`);
       });
       this.canvases[index].addEventListener("click", (event) => {
@@ -128,6 +139,13 @@ export class Player {
         this.seek(((event.clientX - box.left) / box.width) * this.duration);
       });
     });
+    if (this.mixButton) {
+      this.mixButton.addEventListener("click", () => this.toggleFullMix());
+      this.mixCanvas.addEventListener("click", (event) => {
+        const box = this.mixCanvas.getBoundingClientRect();
+        this.seek(((event.clientX - box.left) / box.width) * this.duration);
+      });
+    }
     this.root.addEventListener("keydown", (event) => this.handleKey(event));
     window.addEventListener("player:play", (event) => {
       if (event.detail !== this && this.playing) this.pause();
@@ -151,6 +169,11 @@ export class Player {
     if ((key === "ArrowLeft" || key === "ArrowRight") && !onOtherInput) {
       event.preventDefault();
       this.seek(this.position + (key === "ArrowLeft" ? -SKIP : SKIP));
+      return true;
+    }
+    if (key === "a" && this.mixButton && !onOtherInput) {
+      event.preventDefault();
+      this.toggleFullMix();
       return true;
     }
     if ((key === "m" || key === "s") && !onOtherInput) {
@@ -252,10 +275,26 @@ export class Player {
     this.applyMix();
   }
 
+  // A/B: every stem at full volume (the song as it was), then back to the
+  // person's own mutes, solos and volumes, which are kept meanwhile.
+  toggleFullMix() {
+    this.fullMix = !this.fullMix;
+    this.mixButton.setAttribute("aria-pressed", String(this.fullMix));
+    this.mixButton.textContent = this.fullMix ? "Back to your mix" : "Hear the full mix";
+    this.root.classList.toggle("is-full-mix", this.fullMix);
+    this.applyMix();
+    this.announce(this.fullMix ? "Playing the full mix." : "Playing your mix.");
+  }
+
   applyMix() {
     this.rows.forEach((row, index) => {
-      const silent = this.soloed.size ? !this.soloed.has(index) : this.muted.has(index);
-      if (this.audios[index]) this.audios[index].muted = silent;
+      const chosenSilent = this.soloed.size ? !this.soloed.has(index) : this.muted.has(index);
+      const silent = !this.fullMix && chosenSilent;
+      const audio = this.audios[index];
+      if (audio) {
+        audio.muted = silent;
+        audio.volume = this.fullMix ? 1 : Number(row.querySelector("[data-volume]").value);
+      }
       row.classList.toggle("is-silent", silent);
       row.dataset.audible = String(!silent);
       row.querySelector("[data-mute]").setAttribute("aria-pressed", String(this.muted.has(index)));
@@ -285,6 +324,7 @@ export class Player {
     this.canvases.forEach((canvas, index) => {
       if (canvas) drawWave(canvas, this.peaks[index], fraction, this.disabled);
     });
+    if (this.mixCanvas) drawWave(this.mixCanvas, this.mixPeaks, fraction, this.disabled);
   }
 
   draw() {

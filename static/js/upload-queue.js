@@ -173,11 +173,12 @@ export class UploadQueue {
     if (status === 201) {
       item.state = "done";
       const jobs = Array.isArray(data) ? data : [];
-      for (const job of jobs) this.pendingIds.add(String(job.id));
+      item.jobIds = jobs.map((job) => String(job.id));
+      for (const id of item.jobIds) this.pendingIds.add(id);
       this.serverActive += jobs.length || 1;
       if (this.credits !== null) this.credits -= jobs.length || 1;
       item.jobUrl = jobs[0] ? `/jobs/${jobs[0].id}/` : null;
-      this.announce(`${item.file.name} uploaded and queued for separation.`);
+      this.announce(`${item.file.name} uploaded; it is now in your jobs below.`);
       this.onCreated(jobs);
     } else if (status === 429) {
       const seconds = Number(xhr.getResponseHeader("Retry-After")) || 5;
@@ -215,6 +216,20 @@ export class UploadQueue {
     item.retryable = retryable;
     this.announce(`${item.file.name}: ${message}`);
     this.renderState(item);
+  }
+
+  // The job list now shows these jobs: their uploads leave the queue, so that a
+  // song is never described in two places at once.
+  jobsShown(ids) {
+    const shown = new Set(ids);
+    for (const item of [...this.items]) {
+      if (item.state === "done" && item.jobIds && item.jobIds.every((id) => shown.has(id))) {
+        this.items.splice(this.items.indexOf(item), 1);
+        item.node.remove();
+      }
+    }
+    if (!this.items.length) this.section.hidden = true;
+    this.refresh();
   }
 
   remove(item) {
@@ -262,7 +277,7 @@ export class UploadQueue {
       status.textContent = `Uploading ${item.progress || 0}%`;
     } else if (item.state === "done") {
       progress.value = 100;
-      status.replaceChildren("Uploaded, queued for separation");
+      status.replaceChildren("Uploaded");
     } else if (item.state === "error") {
       status.textContent = item.message;
     }

@@ -77,12 +77,20 @@ def test_sign_up_upload_seven_songs_play_download_delete_expire(
     drop_files(page, "[data-dropzone]", files)
 
     # No RQ worker yet: five jobs go up and wait; two files wait in the browser.
-    wait_for(lambda: queue_states(page) == {"done": 5, "waiting": 2}, timeout=60)
+    # An uploaded song leaves the queue for the job list: one place, one state.
+    rows = page.locator("[data-job-list] > li")
+    wait_for(
+        lambda: queue_states(page) == {"waiting": 2} and rows.count() == 5, timeout=60
+    )
     page.wait_for_timeout(3000)
-    assert queue_states(page) == {"done": 5, "waiting": 2}
+    assert queue_states(page) == {"waiting": 2}
     assert Job.objects.filter(user=user).count() == 5
-    assert page.locator("[data-job-list] > li").count() == 5
+    assert rows.count() == 5
     assert page.locator("[data-active-count]").inner_text() == "5"
+    # Each waiting job says where it stands: the first in line, then the rest.
+    states = page.locator("[data-job-list] [data-state-text]").all_inner_texts()
+    assert sorted(states)[0].startswith("2nd in line"), states
+    assert any(text.startswith("Next in line") for text in states), states
     summary = page.locator("[data-queue-summary]").inner_text()
     assert "5 songs are in progress" in summary
     waiting = page.locator("[data-queue-item][data-state=waiting] [data-queue-status]")
@@ -109,7 +117,8 @@ def test_sign_up_upload_seven_songs_play_download_delete_expire(
         timeout=90,
     )
     # As jobs finish, the last two files go up too, and all seven finish.
-    wait_for(lambda: queue_states(page) == {"done": 7}, timeout=180)
+    wait_for(lambda: queue_states(page) == {}, timeout=180)
+    assert page.locator("[data-queue-section]").is_hidden()
     wait_for(
         lambda: Job.objects.filter(user=user, status="succeeded").count() == 7,
         timeout=180,
@@ -122,13 +131,13 @@ def test_sign_up_upload_seven_songs_play_download_delete_expire(
     assert page.locator("[data-credits]").inner_text() == "6"
     announced = page.evaluate("window.announced")
     assert "long song.wav: Done" in announced, announced  # said in the live region
-    assert "song 7.wav uploaded and queued for separation." in announced
+    assert "song 7.wav uploaded; it is now in your jobs below." in announced
     axe_check(page, "dashboard")
     screenshot(page, "dashboard")
 
     # Open a finished job and play the stems together.
     job = Job.objects.get(user=user, original_filename="long song.wav")
-    page.get_by_role("link", name="long song.wav").click()
+    page.get_by_role("link", name="long song.wav", exact=True).click()
     page.wait_for_url(f"**/jobs/{job.pk}/")
     player = page.locator("[data-player]")
     assert player.locator("[data-stem]").count() == 4

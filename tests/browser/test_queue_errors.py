@@ -79,7 +79,9 @@ def test_refusals_become_messages_and_the_queue_waits_for_credits(
             ("third.wav", song),
         ],
     )
-    done = "done: Uploaded, queued for separation"
+
+    def listed() -> list[str]:
+        return page.locator("[data-job-list] .job-name").all_inner_texts()
 
     def until(expected: dict[str, str]) -> None:
         try:
@@ -88,16 +90,16 @@ def test_refusals_become_messages_and_the_queue_waits_for_credits(
             raise AssertionError(statuses(page)) from None
 
     # Two credits for three songs: the third waits, and says why.
+    # An uploaded song leaves the queue: the job list shows it from then on.
     until(
         {
-            "first.wav": done,
             "not audio.mp3": "error: Not accepted: “not audio.mp3” could not be "
             "read as audio.",
             "huge.wav": "error: Too large: each file can be at most 1 MB.",
-            "second.wav": done,
             "third.wav": "waiting: Waiting, 1st in line",
         }
     )
+    assert sorted(listed()) == ["first.wav", "second.wav"]
     assert answered == [429]
     notice = page.locator("[data-queue-notice]")
     assert "out of credits" in notice.inner_text()
@@ -108,8 +110,10 @@ def test_refusals_become_messages_and_the_queue_waits_for_credits(
 
     # Credits arrive (a purchase): the queue goes on by itself.
     credits_adjust(user=user, delta=2, note="bought")
-    wait_for(lambda: statuses(page)["third.wav"] == done, timeout=30)
+    wait_for(lambda: "third.wav" not in statuses(page), timeout=30)
+    assert "third.wav" in listed()
     assert notice.is_hidden()
+    assert page.locator("[data-no-credits-notice]").is_hidden()
 
     # A 402 from the server becomes a message on the file and pauses the queue.
     drop_files(page, "[data-dropzone]", [("fourth.wav", song)])

@@ -25,6 +25,26 @@ class JobOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Job.Status.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)
+    stage = serializers.ChoiceField(
+        choices=["waiting", "separating", "encoding", "ready", "expired"]
+        + ["failed", "cancelled"],
+        help_text="What the job is doing now, in a person's words.",
+    )
+    queue_position = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        help_text="While queued: 1 when it starts next, in the server's fair "
+        "order across people (uploads by others may take a place ahead); "
+        "null once started.",
+    )
+    estimated_start = serializers.DateTimeField(
+        allow_null=True, help_text="While queued: when it should start; an estimate."
+    )
+    estimated_finish = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While queued or running: when its stems should be ready; an "
+        "estimate from this server's recent jobs.",
+    )
     model = serializers.CharField()
     two_stems = serializers.CharField(
         allow_null=True, help_text="The stem split from the rest, or null: all."

@@ -1,11 +1,13 @@
 """The site and the API download through the same responders: the same 404s,
 the same 410, and never a 500 for a file that is gone."""
 
+import html
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from jobs import lifecycle, messages, storage
 from jobs.models import Job
@@ -18,6 +20,11 @@ pytestmark = pytest.mark.django_db
 def _site(client, user):  # type: ignore[no-untyped-def]
     client.force_login(user)
     return client
+
+
+def _text(response) -> str:  # type: ignore[no-untyped-def]
+    assert response["Content-Type"].startswith("text/html")
+    return html.unescape(response.content.decode())
 
 
 def _stem_urls(job: Job) -> tuple[str, str]:
@@ -35,7 +42,7 @@ def test_a_stem_whose_file_is_missing_is_a_404_on_both(client, user):
     site_url, api_url = _stem_urls(job)
     site = _site(client, user).get(site_url)
     assert site.status_code == 404
-    assert site.content.decode() == messages.STEM_MISSING
+    assert messages.STEM_MISSING in _text(site)
     api = token_client(user).get(api_url)
     assert api.status_code == 404
     assert api.json() == {"detail": messages.STEM_MISSING, "code": "not_found"}
@@ -58,7 +65,17 @@ def test_expired_stems_are_a_410_with_one_message(client, user, urls):
     lifecycle.jobs_purge_expired(now=timezone.now() + timedelta(days=2))
     site_url, api_url = urls(job)
     site = _site(client, user).get(site_url)
-    assert (site.status_code, site.content.decode()) == (410, messages.STEMS_EXPIRED)
+    assert site.status_code == 410
+    # The site's own page: when and why, and where to go from there.
+    page = _text(site)
+    assert "These stems were deleted" in page
+    job.refresh_from_db()
+    assert (
+        f"were deleted on {date_format(job.files_purged_at, 'DATETIME_FORMAT')} UTC"
+        in page
+    )
+    assert "24 hours after they were made" in page
+    assert reverse("jobs:dashboard") in page
     api = token_client(user).get(api_url)
     assert api.status_code == 410
     assert api.json() == {"detail": messages.STEMS_EXPIRED, "code": "expired"}
@@ -77,6 +94,7 @@ def test_an_unfinished_jobs_zip_is_not_ready_on_both(client, user):
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)
     site_url, api_url = _zip_urls(job)
     site = _site(client, user).get(site_url)
-    assert (site.status_code, site.content.decode()) == (404, messages.NO_STEMS_YET)
+    assert site.status_code == 404
+    assert messages.NO_STEMS_YET in _text(site)
     api = token_client(user).get(api_url)
     assert api.json() == {"detail": messages.NO_STEMS_YET, "code": "not_ready"}

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from billing.services import account_for_user
 from jobs import lifecycle, storage
+from jobs.delivery import views
 from jobs.models import Job
 from tests.helpers.audio import song_bytes
-from tests.helpers.jobs import finished_job, shared_files
+from tests.helpers.jobs import finished_job, shared_files, submit, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,7 @@ def test_peaks_are_recorded_per_stem(user):
 def test_the_dashboards_polling_and_the_api_show_a_job_alike(client, user):
     job = finished_job(user)
     client.force_login(user)
-    polled = client.get(reverse("jobs:status")).json()
+    polled = client.get(reverse("jobs:status"), {"newest": "1"}).json()
     assert polled["account"] == {
         "email": user.email,
         "credits": 3,
@@ -186,3 +187,79 @@ def test_the_dashboards_polling_and_the_api_show_a_job_alike(client, user):
     api_job = client.get(f"/api/v1/jobs/{job.pk}/").json()
     assert polled["jobs"] == [api_job]
     assert client.get("/api/v1/me/").json() == polled["account"]
+
+
+def test_the_polled_list_drops_deleted_jobs_and_renders_each_row(client, user):
+    kept, gone = finished_job(user), finished_job(user)
+    client.force_login(user)
+    lifecycle.job_delete(job=gone)
+    polled = client.get(
+        reverse("jobs:status"), {"ids": f"{kept.pk},{gone.pk},not-a-uuid"}
+    ).json()
+    assert [job["id"] for job in polled["jobs"]] == [str(kept.pk)]
+    row = polled["rows"][str(kept.pk)]
+    assert f'data-job="{kept.pk}"' in row["row"]
+    assert "Expires in 23 h" in row["body"]
+    assert "Download" in row["body"]
+
+
+def test_someone_elses_job_is_never_polled(client, user, other_user):
+    theirs = finished_job(other_user)
+    client.force_login(user)
+    polled = client.get(reverse("jobs:status"), {"ids": str(theirs.pk)}).json()
+    assert polled["jobs"] == [] and polled["rows"] == {}
+
+
+def test_rows_tell_apart_two_songs_of_the_same_name(client, user):
+    finished_job(user, duration_seconds=61.0)
+    finished_job(user, duration_seconds=125.0)
+    client.force_login(user)
+    page = client.get(reverse("jobs:dashboard")).content.decode()
+    assert page.count(">Song.wav</a>") == 2
+    assert "1:01" in page and "2:05" in page
+    assert page.count("<time datetime=") == 2
+    assert "Vocals + everything else" in page
+    assert "Expires in 23 h" in page
+
+
+def test_delete_several_and_one(client, user, other_user):
+    first, second, third = (finished_job(user) for _ in range(3))
+    theirs = finished_job(other_user)
+    client.force_login(user)
+    response = client.post(
+        reverse("jobs:delete_many"),
+        {"ids": [str(first.pk), str(second.pk), str(theirs.pk)]},
+    )
+    assert response.status_code == 302
+    assert set(Job.objects.values_list("pk", flat=True)) == {third.pk, theirs.pk}
+    response = client.post(
+        reverse("jobs:delete_many"),
+        {"ids": [str(third.pk)], "only": str(third.pk)},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.json() == {"deleted": [str(third.pk)]}
+    assert not Job.objects.filter(user=user).exists()
+    assert Job.objects.filter(pk=theirs.pk).exists()
+
+
+def test_deleting_an_active_job_from_the_list_gives_its_credit_back(
+    client, user, tmp_path
+):
+    (job,) = submit(user, upload(song_bytes(tmp_path, seconds=1.0)))
+    before = account_for_user(user).balance
+    client.force_login(user)
+    client.post(reverse("jobs:delete_many"), {"only": str(job.pk)})
+    assert account_for_user(user).balance == before + 1
+    assert shared_files() == []
+
+
+def test_the_job_list_pages(client, user, monkeypatch):
+    jobs = [finished_job(user) for _ in range(3)]
+    client.force_login(user)
+    monkeypatch.setattr(views, "JOBS_PER_PAGE", 2)
+    first = client.get(reverse("jobs:dashboard")).content.decode()
+    second = client.get(reverse("jobs:dashboard"), {"page": 2}).content.decode()
+    beyond = client.get(reverse("jobs:dashboard"), {"page": 99})
+    assert "Page 1 of 2" in first and 'rel="next"' in first
+    assert str(jobs[0].pk) in second and str(jobs[2].pk) not in second
+    assert beyond.status_code == 200  # the last page, not an error
