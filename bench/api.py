@@ -172,6 +172,7 @@ class ApiProduct(Product):
         count = out.rsplit("jobs:", 1)[-1].strip()
         print(f"[bench] {EMAIL} has {count} finished jobs (4 stems each)")
         self.manage("shell", "-c", FILL_MODEL_CACHE)
+        self.manage("collectstatic", "--noinput")
         out = self.manage("shell", "-c", SEED_SESSION.format(email=EMAIL))
         name, key = out.rsplit("session:", 1)[-1].split()
         self.session_cookie = f"{name}={key}"
@@ -186,6 +187,8 @@ class ApiProduct(Product):
             "DATABASE_URL": database_url,
             "REDIS_URL": self.redis_url,
             "SHARED_ROOT": str(self.shared),
+            # The pages need their static files' manifest (DEBUG is off).
+            "STATIC_ROOT": str(self.logs.parent / "static"),
             "STEMWORKER_URL": self.sw_url,  # nobody there
             "STEMWORKER_TOKEN": secrets.token_urlsafe(24),
             "DEMUCS_MODELS": MODELS,

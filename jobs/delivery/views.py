@@ -157,33 +157,45 @@ def job_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_list_status(request: HttpRequest) -> JsonResponse:
     """What the dashboard polls: the account summary, and the jobs it shows
-    (`ids`, comma-separated) plus, with `newest=1`, the newest page; each in the
-    API's `job` shape and as its row's rendered body. A shown job missing from
-    the answer was deleted."""
+    (`ids`, comma-separated), those it just created (`new`) and, with
+    `newest=1`, the newest page; each in the
+    API's `job` shape and rendered: the body of a row the page has, the whole
+    row of one it lacks. A shown job missing from the answer was deleted."""
     user = signed_in_user(request)
-    ids = [i for i in request.GET.get("ids", "").split(",") if i][:STATUS_IDS_AT_MOST]
+    ids = _listed(request, "ids")
     owned = selectors.jobs_for_user(user=user)
-    shown = list(owned.filter(pk__in=_uuids(ids)))
+    shown = list(owned.filter(pk__in=_uuids(ids + _listed(request, "new"))))
     if request.GET.get("newest") == "1":
         known = {job.pk for job in shown}
         shown += [job for job in owned[:JOBS_PER_PAGE] if job.pk not in known]
         shown.sort(key=lambda job: job.created_at, reverse=True)
     rows = job_rows(shown, now=timezone.now())
+    on_page = set(ids)
     return JsonResponse(
         {
             "account": asdict(selectors.account_summary(user=user)),
             "jobs": jobs_representation(
                 shown, base_url=request.build_absolute_uri("/")
             ),
+            # A row the page has gets its body; one it lacks, the whole row.
             "rows": {
-                str(row["job"].pk): {
-                    "row": render_to_string("jobs/_job_row.html", {"row": row}),
-                    "body": render_to_string("jobs/_job_row_body.html", {"row": row}),
-                }
+                str(row["job"].pk): _rendered(
+                    row, whole=str(row["job"].pk) not in on_page
+                )
                 for row in rows
             },
         }
     )
+
+
+def _rendered(row: dict[str, Any], *, whole: bool) -> dict[str, str]:
+    if whole:
+        return {"row": render_to_string("jobs/_job_row.html", {"row": row})}
+    return {"body": render_to_string("jobs/_job_row_body.html", {"row": row})}
+
+
+def _listed(request: HttpRequest, name: str) -> list[str]:
+    return [i for i in request.GET.get(name, "").split(",") if i][:STATUS_IDS_AT_MOST]
 
 
 def _uuids(values: list[str]) -> list[uuid.UUID]:

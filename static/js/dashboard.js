@@ -115,16 +115,25 @@ function stageName(row) {
   return label ? label.textContent : row.dataset.status;
 }
 
+function deleteLabel(button, job) {
+  const active = ACTIVE.has(job.status);
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = active ? ` and delete ${job.filename}` : ` ${job.filename}`;
+  button.replaceChildren(active ? "Cancel" : "Delete", hidden);
+}
+
 function updateRow(row, job, rendered) {
   const body = row.querySelector("[data-job-body]");
   if (bodies.get(job.id) === rendered.body) return;
   // Never pull a control from under the keyboard focus: the next poll does it.
   if (body.contains(document.activeElement)) return;
   const before = row.dataset.stage;
-  const fresh = fromHtml(rendered.row);
-  body.replaceWith(fresh.querySelector("[data-job-body]"));
-  row.querySelector("[data-delete-one]").replaceWith(fresh.querySelector("[data-delete-one]"));
-  row.className = fresh.className;
+  const fresh = document.createElement("div");
+  fresh.innerHTML = rendered.body;
+  body.replaceChildren(...fresh.childNodes);
+  deleteLabel(row.querySelector("[data-delete-one]"), job);
+  row.classList.toggle("job-expired", Boolean(job.expired));
   row.dataset.status = job.status;
   row.dataset.stage = job.stage;
   bodies.set(job.id, rendered.body);
@@ -150,7 +159,7 @@ function syncList(data) {
       updateRow(row, job, rendered);
     } else {
       row = fromHtml(rendered.row);
-      bodies.set(job.id, rendered.body);
+      bodies.set(job.id, null);
       if (previous) previous.after(row);
       else list.prepend(row);
     }
@@ -169,8 +178,11 @@ function showAccount(account) {
 }
 
 async function refresh() {
-  const ids = [...new Set([...rows().map((row) => row.dataset.job), ...wanted])];
-  const query = new URLSearchParams({ ids: ids.join(","), newest: firstPage ? "1" : "0" });
+  const ids = rows().map((row) => row.dataset.job);
+  const fresh = [...wanted].filter((id) => !ids.includes(id));
+  const query = new URLSearchParams({
+    ids: ids.join(","), new: fresh.join(","), newest: firstPage ? "1" : "0",
+  });
   const response = await fetch(`${list.dataset.statusUrl}?${query}`, {
     headers: { Accept: "application/json" },
     credentials: "same-origin",
