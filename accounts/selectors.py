@@ -31,6 +31,13 @@ def credit_entry_label(entry: CreditEntry) -> str:
     return label
 
 
+def signup_bonus_granted(*, user: User) -> bool:
+    """Whether this account received the free credits for joining."""
+    return CreditEntry.objects.filter(
+        account__user=user, kind=CreditEntry.Kind.SIGNUP_BONUS
+    ).exists()
+
+
 def api_tokens_for_user(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created")
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.account_overview, name="overview"),
     path("tokens/", views.api_tokens, name="tokens"),
     path("tokens/revoke/", views.api_token_revoke, name="token_revoke"),
+    path("verify/resend/", views.verification_resend_view, name="verification_resend"),
 ]

@@ -15,11 +15,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.services import account_for_user
+from billing.square_client import payments_configured
 from core.errors import DomainError
 
 from . import selectors, services
 from .forms import ApiTokenCreateForm
 from .types import signed_in_user
+from .verification import (
+    Resend,
+    describe_ago,
+    describe_wait,
+    verification_resend,
+    verification_status,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -40,6 +48,43 @@ def sign_in_on_the_site(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
+@require_POST
+def verification_resend_view(request: HttpRequest) -> HttpResponse:
+    """The Resend button: a new link, or (inside allauth's cooldown) when the
+    last one went out and when another can. For a signed-in person, or one
+    whose sign-up or log-in waits in this session for the link."""
+    outcome, email = verification_resend(request)
+    if outcome is Resend.NOTHING_PENDING:
+        messages.info(request, "Log in to ask for a new verification link.")
+        return HttpResponseRedirect(reverse("account_login"))
+    if outcome is Resend.VERIFIED:
+        messages.success(request, "Your email address is already verified.")
+        if request.user.is_authenticated:
+            return HttpResponseRedirect(reverse("jobs:dashboard"))
+        return HttpResponseRedirect(reverse("account_login"))
+    if outcome is Resend.WAIT and email:
+        messages.info(request, _wait_message(request, email))
+    # SENT: allauth has said so ("We sent a new link to …").
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(reverse("account_email_verification_sent"))
+    following = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        following, allowed_hosts={request.get_host()}
+    ):
+        following = reverse("accounts:overview")
+    return HttpResponseRedirect(following)
+
+
+def _wait_message(request: HttpRequest, email: str) -> str:
+    status = verification_status(request, email=email)
+    sent = f" {describe_ago(status.sent_at)}" if status.sent_at else ""
+    wait = describe_wait(status.next_at) if status.next_at else "now"
+    return (
+        f"We sent a link to {email}{sent}; the same link still works. "
+        f"You can ask for a new one {wait}."
+    )
+
+
 @login_required
 @require_GET
 def account_overview(request: HttpRequest) -> HttpResponse:
@@ -56,6 +101,11 @@ def account_overview(request: HttpRequest) -> HttpResponse:
         ],
         "credit_history_length": selectors.CREDIT_HISTORY_LENGTH,
         "token_count": selectors.api_tokens_for_user(user=user).count(),
+        # Told only when the address is the reason (not, say, an account
+        # made by staff without the signup hook).
+        "bonus_already_used": not selectors.signup_bonus_granted(user=user)
+        and services.bonus_address_known(user.email),
+        "payments_configured": payments_configured(),
     }
     return render(request, "accounts/overview.html", context)
 

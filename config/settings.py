@@ -163,6 +163,9 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # and the old address is told about the change.
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
+# One click: following the emailed link verifies the address (and, in the
+# browser that signed up or logged in, logs the person in).
+ACCOUNT_CONFIRM_EMAIL_ON_GET = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 # Counted in the Django cache (Redis). "login" and "signup" answer 429.html;
@@ -176,6 +179,9 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
+    # One verification link per address per 3 minutes (allauth's default
+    # cooldown); the pages say when the last one went out (accounts/verification.py).
+    "confirm_email": "1/3m/key",
 }
 # The salted hashes of closed accounts' addresses (no signup bonus for them
 # again) use this secret; keep it stable when rotating DJANGO_SECRET_KEY.

@@ -46,7 +46,7 @@ def test_repeated_failures_for_one_account_lock_it_for_a_while(client, user, lim
         reverse("account_login"), {"login": user.email, "password": PASSWORD}
     )
     assert response.status_code == 200
-    assert "Too many failed sign-in attempts for this address" in (
+    assert "Too many failed log-in attempts for this address" in (
         response.content.decode()
     )
     assert "_auth_user_id" not in client.session

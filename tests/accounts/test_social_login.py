@@ -122,7 +122,7 @@ def test_a_social_only_person_deletes_after_a_recent_sign_in(client, fake_github
         record["at"] -= 3600
     session.save()
     page = client.get(reverse("closure:account_delete")).content.decode()
-    assert "Sign in again with GitHub" in page
+    assert "Log in again with GitHub" in page
     response = client.post(reverse("closure:account_delete"), {"confirm": "on"})
     assert response.status_code == 200
     assert User.objects.filter(pk=user.pk).exists()

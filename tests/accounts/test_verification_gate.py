@@ -53,8 +53,9 @@ def test_the_site_explains_and_offers_a_new_link(client, unverified_user, tmp_pa
     assert response.status_code == 403
     page = response.content.decode()
     assert "Please verify your email address before separating songs" in page
-    assert 'name="action_send"' in page  # the resend button, on every page
-    assert f'action="{reverse("account_email")}"' in page
+    # The resend button, on every page.
+    assert f'action="{reverse("accounts:verification_resend")}"' in page
+    assert "Resend the link" in page
     assert not Job.objects.exists()
 
 

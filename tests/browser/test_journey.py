@@ -44,15 +44,9 @@ def sign_up(page) -> User:  # type: ignore[no-untyped-def]
     message = wait_for(lambda: mail.outbox and mail.outbox[-1])
     link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+)", message.body)
     assert link, message.body
+    # One click: the link itself confirms and signs in, landing on the dashboard.
     page.goto(link.group(1))
-    page.locator("main button[type=submit]").click()
-    page.wait_for_load_state()
-    page.goto("/jobs/")
-    if "/accounts/login/" in page.url:  # confirmed, but not signed in by it
-        page.locator("input[name=login]").fill(EMAIL)
-        page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url("**/jobs/")
+    page.wait_for_url("**/jobs/")
     return User.objects.get(email=EMAIL)
 
 

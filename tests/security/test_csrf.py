@@ -77,6 +77,8 @@ CASES: list[Case] = [
      {"action_add": "", "email": "second@example.com"}),
     ("resend verification", True, "post", lambda **_: "/accounts/email/",
      {"action_send": "", "email": "{email}"}),
+    ("resend verification link", True, "post",
+     lambda **_: "/accounts/verify/resend/", {}),
     ("reauthenticate", True, "post", lambda **_: "/accounts/reauthenticate/",
      {"password": PASSWORD}),
     ("account delete", True, "post", lambda **_: "/accounts/delete/",
