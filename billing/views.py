@@ -47,7 +47,6 @@ def _get_purchase_for_user(request: HttpRequest, pk: int) -> Purchase:
 def pack_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {
         "packs": list(selectors.packs_active()),
-        "payments_configured": square_client.payments_configured(),
     }
     if request.user.is_authenticated:
         user = signed_in_user(request)
@@ -62,10 +61,13 @@ def purchase_create(request: HttpRequest, pk: int) -> HttpResponse:
     pack = get_object_or_404(selectors.packs_active(), pk=pk)
     try:
         purchase = purchase_start(user=signed_in_user(request), pack=pack)
-    except (
-        square_client.PaymentsNotConfigured,
-        square_client.PaymentProviderError,
-    ) as error:
+    except square_client.PaymentsNotConfigured:
+        # The credits page explains how credits are obtained here instead.
+        messages.error(
+            request, "This server does not sell credits. Nothing was charged."
+        )
+        return redirect("billing:credits")
+    except square_client.PaymentProviderError as error:
         messages.error(request, f"{error.message} You have not been charged.")
         return redirect("billing:credits")
     return HttpResponseRedirect(purchase.checkout_url)

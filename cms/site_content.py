@@ -76,12 +76,19 @@ def _faq() -> list[tuple[str, str]]:
     ]
 
 
+# Separation runs on the server; only listening happens in the browser.
+ABOUT_INTRO = (
+    "Mux Minus splits songs into stems on its servers; you listen to them and "
+    "download them in your browser."
+)
+
+
 def _content_pages() -> list[dict[str, str]]:
     return [
         {
             "slug": "about",
             "title": "About",
-            "intro": "Mux Minus splits songs into stems, in your browser.",
+            "intro": ABOUT_INTRO,
             "body": (
                 "<p>Mux Minus is an open-source web application and API on top of "
                 '<a href="https://github.com/facebookresearch/demucs">demucs</a>, '

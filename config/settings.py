@@ -100,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
                 "accounts.context_processors.email_verification",
+                "billing.context_processors.payments",
+                "config.context_processors.site",
             ],
         },
     },
@@ -117,6 +119,13 @@ else:
     DATABASES = {"default": postgres_database(BASE_DIR / "var" / "postgres")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Where people may write to the people who run this server (shown where it
+# helps, such as how to get credits on a server that does not sell them).
+SITE_CONTACT_EMAIL = env("SITE_CONTACT_EMAIL", default="")
+# The footer's "Source code" link.
+PROJECT_SOURCE_URL = env(
+    "PROJECT_SOURCE_URL", default="https://github.com/muxminus/muxminus"
+)
 # Database 3: a Redis shared with other projects most often serves them on 0.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/3")
 CACHES = {

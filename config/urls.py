@@ -12,7 +12,7 @@ from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from accounts.views import sign_in_on_the_site
 
-from .views import healthz
+from .views import favicon, healthz
 
 handler400 = "config.views.bad_request"
 handler500 = "config.views.server_error"
@@ -49,6 +49,8 @@ ONE_WAY_IN = [
 urlpatterns = [
     *ONE_WAY_IN,
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for it whatever the page says; pages link the SVG directly.
+    path("favicon.ico", favicon),
     # django-rq's own views require a staff member (as the admin does).
     path(
         "django-admin/rq/",

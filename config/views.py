@@ -4,7 +4,13 @@ import logging
 
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django_rq import get_connection
@@ -58,3 +64,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if not _api(request):
         return defaults.server_error(request)
     return JsonResponse({"detail": SERVER_ERROR, "code": "server_error"}, status=500)
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever a page links; pages link the SVG."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

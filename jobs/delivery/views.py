@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.types import signed_in_user
+from billing.square_client import payments_configured
 from core.errors import DomainError
 from core.throttling import JobCreateRateThrottle
 from jobs import catalog, estimates, lifecycle, messages, selectors, storage
@@ -72,6 +73,7 @@ def _dashboard(
             "max_active": summary.max_active_jobs,
             "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
             "credits_url": reverse("billing:credits"),
+            "payments": payments_configured(),
             "job_page_url": reverse("jobs:dashboard"),
             "status_labels": STATUS_LABELS,
             "models": models,

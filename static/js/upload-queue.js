@@ -114,9 +114,10 @@ export class UploadQueue {
     this.pausedReason = reason;
     this.notice.replaceChildren();
     if (reason === "credits") {
+      const how = this.config.payments ? "Buy a credit pack" : "How to get credits";
       this.notice.append(
         "You are out of credits, so the files below wait. ",
-        element("a", { href: this.config.credits_url }, "Buy a credit pack"),
+        element("a", { href: this.config.credits_url }, how),
         ": the queue goes on by itself when your credits arrive.",
       );
     } else {

@@ -8,6 +8,7 @@ from django.urls import reverse
 from billing.models import CreditEntry, CreditPack, Purchase
 from billing.selectors import packs_active
 from billing.services import account_for_user
+from cms import site_content
 from tests.helpers.billing import buy, deliver, pack
 
 pytestmark = pytest.mark.django_db
@@ -151,14 +152,33 @@ def test_a_refused_access_token_gives_a_clear_message(
     assert Purchase.objects.get().status == "failed"
 
 
-def test_unconfigured_payments_disable_the_buy_buttons(buyer_client, user):
-    page = buyer_client.get(reverse("billing:credits"))
-    assert page.status_code == 200
-    assert b"Payments are not configured on this server." in page.content
-    assert page.content.count(b"disabled") == 3
+def test_a_server_without_payments_sells_nothing_and_says_how_credits_come(
+    buyer_client, user, settings
+):
+    settings.SITE_CONTACT_EMAIL = "ops@example.com"
+    site_content.pages_ensure()
+    for url in (reverse("billing:credits"), "/pricing/"):
+        page = buyer_client.get(url).content.decode()
+        assert "This server does not sell credits." in page, url
+        assert "mailto:ops@example.com" in page, url
+        assert "Buy " not in page.replace("Buy credits", ""), url
+        assert "disabled" not in page, url
+        assert "not configured" not in page, url  # no operator jargon
+    dashboard = buyer_client.get(reverse("jobs:dashboard")).content.decode()
+    assert ">Credits</a>" in dashboard and ">Buy credits</a>" not in dashboard
     response = buyer_client.post(reverse("billing:buy", args=[pack(5).pk]), follow=True)
-    assert b"Payments are not configured on this server." in response.content
+    assert "This server does not sell credits." in response.content.decode()
     assert not Purchase.objects.exists()
+
+
+def test_with_payments_the_pricing_page_and_the_credits_page_both_sell(
+    buyer_client, square
+):
+    site_content.pages_ensure()
+    for url in (reverse("billing:credits"), "/pricing/"):
+        page = buyer_client.get(url).content.decode()
+        assert "Buy 5 credits" in page and "Buy 100 credits" in page, url
+        assert "does not sell credits" not in page, url
 
 
 def test_the_credits_page_lists_active_packs_from_the_database(client, square):

@@ -107,7 +107,12 @@ class PageRulesTests(WagtailPageTestCase):
         )
 
 
-def test_pricing_page_shows_the_packs_from_billing(client: Client) -> None:
+def test_pricing_page_shows_the_packs_from_billing(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    # A server that sells (no call to Square is made to show the page).
+    settings.SQUARE_ACCESS_TOKEN = "token"
+    settings.SQUARE_LOCATION_ID = "location"
+    settings.SQUARE_WEBHOOK_SIGNATURE_KEY = "key"
+    settings.SQUARE_WEBHOOK_URL = "https://muxminus.test/billing/square/webhook/"
     site_content.pages_ensure()
     page = client.get("/pricing/").content.decode()
     for price in ("$1.00", "$4.00", "$15.00"):
@@ -140,3 +145,21 @@ def test_home_shows_steps_faq_and_links(client: Client) -> None:
     # No demo yet: the section is left out rather than shown empty.
     assert "data-demo" not in page
     assert not SampleSong.objects.exists()
+
+
+def test_site_words_title_footer_and_favicon(client, settings):
+    site_content.pages_ensure()
+    settings.PROJECT_SOURCE_URL = "https://example.org/muxminus"
+    home = client.get("/").content.decode()
+    title = home.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.count("Mux Minus") == 1, title
+    assert '<a href="https://example.org/muxminus">Source code</a>' in home
+    assert 'rel="icon"' in home
+    about = client.get("/about/").content.decode()
+    assert "splits songs into stems, in your browser" not in about
+    assert "splits songs into stems on its servers" in about
+    assert client.get("/about/").content.decode().count("· Mux Minus</title>") == 1
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 301
+    assert favicon["Location"] == "/static/img/favicon.svg"
+    assert (settings.BASE_DIR / "static" / "img" / "favicon.svg").is_file()
