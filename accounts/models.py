@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any, ClassVar
 
+from allauth.account import models as allauth_account
+from allauth.socialaccount import models as allauth_social
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from knox.models import AbstractAuthToken
@@ -59,6 +61,7 @@ class ApiToken(AbstractAuthToken):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"
@@ -79,3 +82,25 @@ class BonusAddress(models.Model):
 
     def __str__(self) -> str:
         return f"bonus address {self.email_hash[:12]}…"
+
+
+# allauth's models, as proxies: the Django admin groups models by app, and
+# these belong with the people and their tokens under one "Accounts" heading.
+
+
+class EmailAddress(allauth_account.EmailAddress):
+    """allauth's email address of a person (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "email address"
+        verbose_name_plural = "email addresses"
+
+
+class SocialAccount(allauth_social.SocialAccount):
+    """allauth's link between a person and a social sign-in (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "social sign-in"
+        verbose_name_plural = "social sign-ins"

@@ -22,4 +22,8 @@ def sample_song_rerun(request: HttpRequest, pk: int) -> HttpResponse:
             "htdemucs_6s; the demo shows the new stems in a few minutes.",
         )
         return HttpResponseRedirect(reverse("wagtailsnippets_cms_samplesong:list"))
-    return render(request, "cms/admin/sample_song_rerun.html", {"song": song})
+    return render(
+        request,
+        "cms/admin/sample_song_rerun.html",
+        {"song": song, "pending_label": SampleSong.Status.PENDING.label},
+    )

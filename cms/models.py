@@ -154,8 +154,11 @@ class SampleSong(models.Model):
     source = models.FileField(
         upload_to="sample-songs/",
         blank=True,
-        help_text="Your own song (you must hold the rights). Then run "
-        "`manage.py load_demo_content --rerun` to separate it again.",
+        help_text="Your own song (mp3, wav, flac or ogg; you must hold the "
+        "rights), or empty for the song made in code. Saving separates nothing: "
+        "“Separate again”, in the sample songs list, makes it the demo’s original "
+        "mix and queues its separation with htdemucs (vocals and the rest) and "
+        "htdemucs_6s (six stems); the list’s Stems column says when it is ready.",
     )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING

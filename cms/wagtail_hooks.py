@@ -4,6 +4,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, path, reverse
 from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column, StatusTagColumn
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
@@ -32,7 +33,20 @@ class SampleSongViewSet(SnippetViewSet):
     model = SampleSong
     icon = "media"
     menu_label = "Sample songs"
-    list_display = ["title", "status", "updated_at"]
+    # Where the last separation stands: "Separate again" sets it waiting, the
+    # RQ worker sets it ready or failed (with the reason in the error).
+    list_display = [
+        "title",
+        StatusTagColumn(
+            "status",
+            accessor="get_status_display",
+            label="Stems",
+            sort_key="status",
+            primary=lambda song: song.status == SampleSong.Status.READY,
+        ),
+        Column("error", label="Why it failed"),
+        "updated_at",
+    ]
     index_view_class = SampleSongIndexView
 
     @staticmethod
