@@ -218,7 +218,8 @@ def job_state_text(
     return ""
 
 
-def _model_label(name: str) -> str:
+def model_label(name: str) -> str:
+    """ "Four stems, fast (htdemucs)": for musicians first, engineers second."""
     model = catalog.model_get(name)
     description = model.get("description") if model else ""
     return f"{description} ({name})" if description else name
@@ -257,7 +258,7 @@ def job_rows(jobs: Sequence[Job], *, now: datetime) -> list[dict[str, Any]]:
         rows.append(
             {
                 "job": job,
-                "model_label": _model_label(job.model),
+                "model_label": model_label(job.model),
                 "stems_label": _stems_label(job, [n for n, _ in names.get(job.pk, ())]),
                 "length": duration_label(job.duration_seconds)
                 if job.duration_seconds

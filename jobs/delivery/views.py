@@ -40,6 +40,7 @@ from .presenters import (
     job_rows,
     job_state_text,
     jobs_representation,
+    model_label,
 )
 
 JOBS_PER_PAGE = 50
@@ -245,6 +246,7 @@ def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     context = {
         "job": job,
         "stages": STAGES,
+        "model_label": model_label(job.model),
         "state_text": job_state_text(job, estimate, now=timezone.now()),
         "player": job_player(job),
         "status_labels": STATUS_LABELS,
