@@ -160,7 +160,7 @@ def test_a_dashboard_form_upload_streams_through_nginx_and_separates(
         assert "1 song queued for separation." in browser.get("/jobs/").text
 
         def finished() -> dict[str, Any] | None:
-            jobs = browser.get("/jobs/status/").json()["jobs"]
+            jobs = browser.get("/jobs/status/?newest=1").json()["jobs"]
             job = next(j for j in jobs if j["filename"] == "From the form.wav")
             return job if job["status"] in ("succeeded", "failed") else None
 

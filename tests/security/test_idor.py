@@ -110,7 +110,8 @@ def test_a_job_that_does_not_exist_answers_the_same(
 def test_their_lists_never_show_their_jobs(
     me: Client, my_api: APIClient, theirs: Job
 ) -> None:
-    for url in ("/jobs/", "/jobs/status/", "/accounts/", "/api/v1/jobs/"):
+    status = f"/jobs/status/?ids={theirs.pk}&new={theirs.pk}&newest=1"
+    for url in ("/jobs/", status, "/accounts/", "/api/v1/jobs/"):
         response = me.get(url)
         assert response.status_code == 200
         assert SECRET_NAME.encode() not in response.content
