@@ -71,13 +71,27 @@ def job_representation(
     }
 
 
-def jobs_representation(jobs: Sequence[Job], *, base_url: str) -> list[dict[str, Any]]:
+StemsByJob = dict[uuid.UUID, list[tuple[str, int]]]
+Times = dict[str, estimates.Estimate]
+
+
+def jobs_representation(
+    jobs: Sequence[Job],
+    *,
+    base_url: str,
+    stems: StemsByJob | None = None,
+    times: Times | None = None,
+) -> list[dict[str, Any]]:
     """`job_representation` of each job, their stems read in one query.
 
-    `base_url` is the site's scheme and host (request.build_absolute_uri("/")).
+    `base_url` is the site's scheme and host (request.build_absolute_uri("/"));
+    `stems` and `times`, when the caller has read them already (the dashboard's
+    poll shares them with its rows).
     """
-    stems: dict[uuid.UUID, list[tuple[str, int]]] = selectors.stems_by_job(jobs)
-    times = estimates.estimates(jobs)
+    if stems is None:
+        stems = selectors.stems_by_job(jobs)
+    if times is None:
+        times = estimates.estimates(jobs)
     jobs_url = base_url.rstrip("/") + API_JOBS_PATH
     return [
         job_representation(
@@ -246,12 +260,18 @@ def expires_label(job: Job, *, now: datetime) -> str:
     return f"Expires in {max(1, int(left // 60))} min"
 
 
-def job_rows(jobs: Sequence[Job], *, now: datetime) -> list[dict[str, Any]]:
-    """What each row of the job list shows (templates jobs/_job_row*.html)."""
-    names: dict[uuid.UUID, list[tuple[str, int]]] = selectors.stems_by_job(
-        [job for job in jobs if job.status == Job.Status.SUCCEEDED]
-    )
-    times = estimates.estimates(jobs, now=now)
+def job_rows(
+    jobs: Sequence[Job],
+    *,
+    now: datetime,
+    stems: StemsByJob | None = None,
+    times: Times | None = None,
+) -> list[dict[str, Any]]:
+    """What each row of the job list shows (templates jobs/_job_row*.html);
+    `stems` and `times` as for jobs_representation."""
+    names = selectors.stems_by_job(jobs) if stems is None else stems
+    if times is None:
+        times = estimates.estimates(jobs, now=now)
     rows = []
     for job in jobs:
         estimate = times.get(str(job.pk))

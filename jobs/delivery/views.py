@@ -172,13 +172,20 @@ def job_list_status(request: HttpRequest) -> JsonResponse:
         known = {job.pk for job in shown}
         shown += [job for job in owned[:JOBS_PER_PAGE] if job.pk not in known]
         shown.sort(key=lambda job: job.created_at, reverse=True)
-    rows = job_rows(shown, now=timezone.now())
+    # One read of the stems and one of the line, for the JSON and the rows.
+    now = timezone.now()
+    stems = selectors.stems_by_job(shown)
+    times = estimates.estimates(shown, now=now)
+    rows = job_rows(shown, now=now, stems=stems, times=times)
     on_page = set(ids)
     return JsonResponse(
         {
             "account": asdict(selectors.account_summary(user=user)),
             "jobs": jobs_representation(
-                shown, base_url=request.build_absolute_uri("/")
+                shown,
+                base_url=request.build_absolute_uri("/"),
+                stems=stems,
+                times=times,
             ),
             # A row the page has gets its body; one it lacks, the whole row.
             "rows": {

@@ -2,11 +2,7 @@
 // them one per POST to the API, only while fewer than `maxActive` jobs are in
 // progress on the server, showing each file's upload progress and place in line.
 
-const ORDINAL = (n) => {
-  const rest = n % 100;
-  if (rest >= 11 && rest <= 13) return `${n}th`;
-  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;
-};
+import { ordinal } from "./job-state.js";
 
 function element(tag, attributes = {}, text = "") {
   const node = document.createElement(tag);
@@ -271,7 +267,7 @@ export class UploadQueue {
     progress.hidden = item.state !== "uploading" && item.state !== "done";
     if (item.state === "waiting") {
       const place = this.waiting.indexOf(item) + 1;
-      status.textContent = `Waiting, ${ORDINAL(place)} in line`;
+      status.textContent = `Waiting, ${ordinal(place)} in line`;
       progress.value = 0;
     } else if (item.state === "uploading") {
       progress.value = item.progress || 0;
