@@ -6,10 +6,10 @@ from typing import Any
 
 import django_rq
 import pytest
-from django.test import Client
 from rq.worker import SimpleWorker
 
 from tests.helpers.accounts import signed_up_user
+from tests.helpers.browser import log_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,15 +19,6 @@ pytestmark = [
 
 def explode() -> None:
     raise RuntimeError("the stemworker caught fire")
-
-
-def log_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def visit(page: Any, path: str) -> None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from cms import site_content
@@ -17,7 +16,7 @@ from jobs.models import Job
 from tests.browser.conftest import watch_csp
 from tests.helpers.accounts import funded_user
 from tests.helpers.audio import song_bytes
-from tests.helpers.browser import axe_check, screenshot
+from tests.helpers.browser import axe_check, log_in, screenshot
 from tests.helpers.jobs import finished_job, submit, upload
 
 pytestmark = [
@@ -95,15 +94,6 @@ def jobs(tmp_path) -> dict[str, Job]:  # type: ignore[no-untyped-def]
     }
 
 
-def signed_in(context: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
-
-
 @pytest.fixture
 def phone(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """A factory of tabs with the given width and colour scheme; each fails the
@@ -120,7 +110,7 @@ def phone(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def
         )
         context.set_default_timeout(15_000)
         if user is not None:
-            signed_in(context, live_server, user)
+            log_in(context, live_server, user)
         violations = watch_csp(context)
         problems: list[str] = []
         tab = context.new_page()

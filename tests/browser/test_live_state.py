@@ -5,29 +5,19 @@ contradicting anything else (credits and their notice, rows and the queue)."""
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from billing.services import account_for_user, credits_adjust
 from jobs import lifecycle, storage
 from jobs.runner.collect import job_collect
 from tests.helpers.accounts import signed_up_user
 from tests.helpers.audio import song_bytes, write_song
-from tests.helpers.browser import axe_check, wait_for
+from tests.helpers.browser import axe_check, log_in, wait_for
 from tests.helpers.jobs import submit, upload
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("baseline"),
 ]
-
-
-def log_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def screen(page: Any) -> dict[str, Any]:

@@ -5,11 +5,10 @@ none of the page's own assets (the favicon included) is missing."""
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from cms import site_content
 from tests.helpers.accounts import signed_up_user
-from tests.helpers.browser import axe_check
+from tests.helpers.browser import axe_check, log_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,15 +29,6 @@ def square(settings: Any, *, configured: bool) -> None:
         "https://muxminus.test/billing/square/webhook/" if configured else ""
     )
     settings.SQUARE_BASE_URL = ""
-
-
-def log_in(page: Any, live_server: Any) -> None:
-    client = Client()
-    client.force_login(signed_up_user(email="credits@example.com"))
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def missing_assets(page: Any, live_server: Any) -> list[str]:
@@ -82,7 +72,7 @@ def test_without_payments_both_pages_explain_and_sell_nothing(
     settings.SITE_CONTACT_EMAIL = "operator@example.com"
     site_content.pages_ensure()
     problems = missing_assets(page, live_server)
-    log_in(page, live_server)
+    log_in(page, live_server, signed_up_user(email="credits@example.com"))
 
     seen = {path: visit(page, path) for path in PAGES}
     for path, found in seen.items():
@@ -106,7 +96,7 @@ def test_with_payments_both_pages_sell_the_same_packs(
     square(settings, configured=True)
     site_content.pages_ensure()
     problems = missing_assets(page, live_server)
-    log_in(page, live_server)
+    log_in(page, live_server, signed_up_user(email="credits@example.com"))
 
     seen = {path: visit(page, path) for path in PAGES}
     for path, found in seen.items():

@@ -1,25 +1,15 @@
 """The upload queue turns refusals into clear messages on the file concerned."""
 
 import pytest
-from django.test import Client
 
 from billing.services import credits_adjust
 from tests.helpers.accounts import signed_up_user
-from tests.helpers.browser import drop_files, wait_for, wav_bytes
+from tests.helpers.browser import drop_files, log_in, wait_for, wav_bytes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("baseline"),
 ]
-
-
-def log_in(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def statuses(page) -> dict[str, str]:  # type: ignore[no-untyped-def]

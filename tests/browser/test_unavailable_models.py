@@ -4,9 +4,8 @@ the menu's accessible description, and the page passes axe."""
 
 import pytest
 
-from tests.browser.test_queue_errors import log_in
 from tests.helpers.accounts import signed_up_user
-from tests.helpers.browser import axe_check
+from tests.helpers.browser import axe_check, log_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -88,3 +88,17 @@ def wav_bytes(tmp_path: Path, name: str, seconds: float) -> bytes:
     from tests.helpers.audio import write_song
 
     return write_song(tmp_path / name, seconds, rate=22050, channels=1).read_bytes()
+
+
+def log_in(tab_or_context: Any, live_server: Any, user: Any) -> None:
+    """Sign `user` in for a tab's whole browser context (or a context): the
+    test client's session cookie, since the log-in form is tested on its own."""
+    from django.test import Client
+
+    context = getattr(tab_or_context, "context", tab_or_context)
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    context.add_cookies(
+        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
+    )
