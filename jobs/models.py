@@ -111,6 +111,12 @@ class Job(models.Model):
         return str(self.status)
 
     @property
+    def status_label(self) -> str:
+        """The badge: the status, or "Encoding" once demucs is done (so that it
+        agrees with the stage text beside it)."""
+        return "Encoding" if self.stage == "encoding" else self.get_status_display()
+
+    @property
     def downloadable(self) -> bool:
         return self.status == self.Status.SUCCEEDED and not self.expired
 

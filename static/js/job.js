@@ -42,7 +42,8 @@ if (box) {
       progress.textContent = `${job.progress}%`;
       text.textContent = jobStateText(job);
       showStage(stages, job.stage);
-      const status = labels[job.status] || job.status;
+      // As Job.status_label: the badge agrees with the stage text beside it.
+      const status = job.stage === "encoding" ? "Encoding" : labels[job.status] || job.status;
       if (label.textContent !== status) {
         label.textContent = status;
         label.className = `badge badge-${job.status}`;
