@@ -71,7 +71,7 @@ check: install-dev
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: install-dev
-	$(VENV)/bin/mypy billing jobs stemworker core closure devtools
+	$(VENV)/bin/mypy billing jobs stemworker core closure devtools webhooks
 
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest

@@ -11,6 +11,16 @@ from jobs.delivery.api.views import (
     ModelListApi,
     StemDownloadApi,
 )
+from webhooks.api import (
+    CallbackSecretApi,
+    CallbackSecretRotateApi,
+    WebhookDeliveriesApi,
+    WebhookDetailApi,
+    WebhookListCreateApi,
+    WebhookResendApi,
+    WebhookSecretRotateApi,
+    WebhookTestApi,
+)
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="api-me"),
@@ -22,6 +32,34 @@ urlpatterns = [
         "jobs/<uuid:pk>/stems/<slug:name>/",
         StemDownloadApi.as_view(),
         name="api-job-stem",
+    ),
+    path("webhooks/", WebhookListCreateApi.as_view(), name="api-webhooks"),
+    path(
+        "webhooks/callback-secret/",
+        CallbackSecretApi.as_view(),
+        name="api-webhooks-callback-secret",
+    ),
+    path(
+        "webhooks/callback-secret/rotate/",
+        CallbackSecretRotateApi.as_view(),
+        name="api-webhooks-callback-secret-rotate",
+    ),
+    path("webhooks/<uuid:pk>/", WebhookDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<uuid:pk>/rotate-secret/",
+        WebhookSecretRotateApi.as_view(),
+        name="api-webhook-rotate",
+    ),
+    path("webhooks/<uuid:pk>/test/", WebhookTestApi.as_view(), name="api-webhook-test"),
+    path(
+        "webhooks/<uuid:pk>/deliveries/",
+        WebhookDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<uuid:pk>/deliveries/<uuid:delivery_id>/resend/",
+        WebhookResendApi.as_view(),
+        name="api-webhook-resend",
     ),
     # Last: anything else under /api/v1/ (a bad id, a missing slash) is a JSON 404.
     re_path(r"^(?P<path>.*)$", api_not_found, name="api-not-found"),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     # Ours (accounts is first in the list, above)
     "billing",
     "jobs",
+    "webhooks",
     "cms",
 ]
 
@@ -141,6 +142,8 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
     # Dispatch turns carry their own limit (jobs.budget.turn_timeout_seconds).
     "stems": {"URL": REDIS_URL},
+    # Its own workers (compose's `webhooks`): a slow receiver never holds a job's.
+    "webhooks": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
 }
 
 # --- Accounts ---------------------------------------------------------------
@@ -268,6 +271,25 @@ SHARED_VOLUME_MAX_FILL_PERCENT = env.float(
 )
 # Downloads go through nginx's internal location in production.
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
+
+# --- Webhooks (webhooks/) ----------------------------------------------------
+# Off: events go to public addresses only. On: also loopback and private
+# networks (tests, self-hosters whose receivers sit on their own network).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# Each network operation of one attempt (connect, send, first byte).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Seconds between attempts (jittered by 20%), within WEBHOOK_RETRY_HOURS.
+WEBHOOK_RETRY_DELAYS = [
+    float(delay)
+    for delay in env.list(
+        "WEBHOOK_RETRY_DELAYS",
+        default=["5", "300", "1800", "7200", "18000", "36000", "36000"],
+    )
+]
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# An endpoint whose every delivery failed for this long is disabled (owner told).
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+WEBHOOK_WORKERS = env.int("WEBHOOK_WORKERS", default=2)
 
 # Every uploaded file streams to disk next to its final place, never into memory.
 FILE_UPLOAD_HANDLERS = ["jobs.intake.upload_handler.LimitedTemporaryFileUploadHandler"]

@@ -29,6 +29,7 @@ CACHES = {
 RQ_QUEUES = {
     "default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 300},
     "stems": {"URL": TEST_REDIS_URL},
+    "webhooks": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 120},
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -68,6 +68,7 @@ urlpatterns = [
     ),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/delete/", include("closure.urls")),
+    path("accounts/webhooks/", include("webhooks.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("jobs/", include("jobs.delivery.urls")),

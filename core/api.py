@@ -101,7 +101,8 @@ class ErrorSerializer(serializers.Serializer):
 
 ERROR_DESCRIPTIONS = {
     400: "`invalid` (the message lists the valid choices; `errors` has per-field "
-    "messages), `invalid_audio`, or `model_unavailable` (this server cannot run "
+    "messages), `invalid_webhook_url`, `invalid_webhook`, `too_many_webhooks`, "
+    "`invalid_audio`, or `model_unavailable` (this server cannot run "
     "that model now: see `available` in GET /api/v1/models/; nothing was charged).",
     401: "`not_authenticated` or `authentication_failed`: no valid token.",
     402: "`no_credits`: not enough credits for every file sent; nothing was created.",

@@ -8,13 +8,15 @@ Each change is one conditional UPDATE (healthchecks' claim pattern): it takes
 effect only from the states named, so a duplicate delivery, a late worker or a
 second collector changes nothing, and the refund runs once per job (the
 ledger's unique constraint says so too). The original upload is removed in one
-place, `_ended`, whatever the way a job ends: originals are never kept.
+place, `_ended`, whatever the way a job ends: originals are never kept. The
+change that ends a job publishes its webhook event in the same transaction.
 """
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,8 +24,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.services import credits_refund
+from webhooks.models import EventType
+from webhooks.services import job_event_publish
 
-from . import messages, stemworker, storage
+from . import messages, representation, stemworker, storage
 from .models import Job, Stem
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,16 @@ class StemFile:
     size_bytes: int
     duration_seconds: float
     peaks: list[float]
+
+
+def _publish(job: Job, event_type: str) -> None:
+    """The job's webhook event, rendered as this transaction left the job."""
+
+    def render() -> dict[str, Any]:
+        job.refresh_from_db()
+        return representation.jobs_representation([job], base_url=settings.SITE_URL)[0]
+
+    job_event_publish(job=job, event_type=event_type, render=render)
 
 
 def job_start(*, job_id: str) -> Job | None:
@@ -114,6 +128,7 @@ def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:
                 )
                 for stem in stems
             )
+            _publish(job, EventType.JOB_SUCCEEDED)
     keep = updated or _has_succeeded(job)
     _ended(job, outputs=not keep)
     if updated:
@@ -140,6 +155,7 @@ def job_fail(*, job: Job, message: str, log: str = "") -> bool:
         )
         if updated:
             credits_refund(job=job)
+            _publish(job, EventType.JOB_FAILED)
     # A job that another collector completed meanwhile keeps its stems.
     _ended(job, outputs=bool(updated) or not _has_succeeded(job))
     if updated:
@@ -157,6 +173,7 @@ def job_cancel(*, job: Job) -> bool:
         )
         if updated:
             credits_refund(job=job)
+            _publish(job, EventType.JOB_CANCELLED)
     if updated:
         try:
             stemworker.separation_delete(str(job.pk))
@@ -193,7 +210,9 @@ def jobs_purge_expired(*, now: datetime | None = None) -> int:
     count = 0
     for job in expired.iterator():
         _ended(job, outputs=True)
-        Job.objects.filter(pk=job.pk).update(files_purged_at=now)
+        with transaction.atomic():
+            Job.objects.filter(pk=job.pk).update(files_purged_at=now)
+            _publish(job, EventType.JOB_EXPIRED)
         count += 1
     if count:
         logger.info("purged the files of %d expired jobs", count)

@@ -68,6 +68,8 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     files_purged_at = models.DateTimeField(null=True, blank=True)
+    # Where this job's events go too, besides its owner's webhook endpoints.
+    webhook_url = models.URLField(max_length=2000, blank=True)
 
     objects = JobQuerySet.as_manager()
 

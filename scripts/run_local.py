@@ -152,6 +152,14 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
         # Two RQ workers per stemworker slot, plus one (jobs/management/
         # commands/rqworkers.py): it asks the stemworker how many slots it has.
         "worker": [*manage, "rqworkers"],
+        # Webhook deliveries have workers of their own (docker-compose.yml).
+        "webhooks": [
+            *manage,
+            "rqworker-pool",
+            "webhooks",
+            "--num-workers",
+            env.get("WEBHOOK_WORKERS", "2"),
+        ],
         "cron": [*manage, "rqcron", "config.cron"],
     }
 

@@ -25,6 +25,9 @@ STEMWORKER_TOKEN={token}
 # memory and GPUs, and logs what it chose.
 # Point DEMUCS_REPO at a folder of demucs models to work offline
 # (`make tiny-models` builds small random ones for trying the product).
+# This machine is yours: webhooks may go to receivers on it or on your network
+# (production refuses private addresses unless this is set).
+WEBHOOK_ALLOW_PRIVATE=true
 """
 
 

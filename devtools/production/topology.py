@@ -56,6 +56,8 @@ def variables() -> dict[str, str]:
         # Two cores here: one separation at a time. RQ_WORKERS is left to
         # `manage.py rqworkers`, which asks the stemworker (2 x 1 + 1).
         "MAX_CONCURRENT_JOBS": "1",
+        # The tests' webhook receivers listen on this machine's loopback.
+        "WEBHOOK_ALLOW_PRIVATE": "true",
     }
 
 

@@ -1,108 +1,18 @@
-"""What people and programs see of a job: its one JSON shape, and the players.
+"""What people see of a job: its rows, its state in words, and the players.
 
-`job_representation` is the `job` of the API contract (ARCHITECTURE 4); the
-API and the dashboard's polling both answer with it, so the two never drift.
+The JSON shape of a job (the API's, the polling's, the webhooks') is
+jobs.representation's.
 """
 
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 
 from jobs import catalog, estimates, selectors
 from jobs.models import Job
-
-API_JOBS_PATH = "/api/v1/jobs/"
-
-
-def _when(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, as DRF writes it (TIME_ZONE is UTC)."""
-    if value is None:
-        return None
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
-def job_representation(
-    job: Job,
-    *,
-    stems: Sequence[tuple[str, int]],
-    jobs_url: str,
-    estimate: estimates.Estimate | None = None,
-) -> dict[str, Any]:
-    """The `job` body: `stems` are its (name, size) pairs, `jobs_url` the
-    absolute URL of the API's job list (links are built from it), `estimate`
-    its place in line and times while active."""
-    # Built by hand, not field by field: a page of 100 jobs with their stems is
-    # the API's most frequent answer, and DRF's per-field path, model instances
-    # for every stem and an absolute URL built per stem were most of its cost.
-    job_url = f"{jobs_url}{job.pk}/"
-    downloadable = job.downloadable
-    return {
-        "id": str(job.pk),
-        "status": job.status,
-        "progress": job.progress,
-        "stage": job.stage,
-        "queue_position": estimate.queue_position if estimate else None,
-        "estimated_start": _when(estimate.start) if estimate else None,
-        "estimated_finish": _when(estimate.finish) if estimate else None,
-        "model": job.model,
-        "two_stems": job.two_stems or None,
-        "output_format": job.output_format,
-        "filename": job.original_filename,
-        "duration_seconds": job.duration_seconds,
-        "created_at": _when(job.created_at),
-        "started_at": _when(job.started_at),
-        "finished_at": _when(job.finished_at),
-        "expires_at": _when(job.expires_at),
-        "expired": job.expired,
-        "error": job.error or None,
-        "stems": [
-            {
-                "name": name,
-                "url": f"{job_url}stems/{name}/" if downloadable else None,
-                "size": size,
-            }
-            for name, size in stems
-        ],
-        "download_url": f"{job_url}download/" if downloadable else None,
-    }
-
-
-StemsByJob = dict[uuid.UUID, list[tuple[str, int]]]
-Times = dict[str, estimates.Estimate]
-
-
-def jobs_representation(
-    jobs: Sequence[Job],
-    *,
-    base_url: str,
-    stems: StemsByJob | None = None,
-    times: Times | None = None,
-) -> list[dict[str, Any]]:
-    """`job_representation` of each job, their stems read in one query.
-
-    `base_url` is the site's scheme and host (request.build_absolute_uri("/"));
-    `stems` and `times`, when the caller has read them already (the dashboard's
-    poll shares them with its rows).
-    """
-    if stems is None:
-        stems = selectors.stems_by_job(jobs)
-    if times is None:
-        times = estimates.estimates(jobs)
-    jobs_url = base_url.rstrip("/") + API_JOBS_PATH
-    return [
-        job_representation(
-            job,
-            stems=stems.get(job.pk, ()),
-            jobs_url=jobs_url,
-            estimate=times.get(str(job.pk)),
-        )
-        for job in jobs
-    ]
-
+from jobs.representation import StemsByJob, Times
 
 STEM_LABELS = {"other": "Other", "no_vocals": "Everything else"}
 

@@ -1,7 +1,7 @@
 """The signed-in pages: dashboard with upload, job page, downloads.
 
 Thin views: admission is jobs.intake, state changes jobs.lifecycle, ownership
-selectors.job_get_for_user, the polled JSON presenters.job_representation and
+selectors.job_get_for_user, the polled JSON jobs.representation and
 the downloads the responders the API uses too.
 """
 
@@ -31,6 +31,7 @@ from jobs import catalog, estimates, lifecycle, messages, selectors, storage
 from jobs.intake.admission import jobs_submit
 from jobs.intake.errors import ModelUnavailable
 from jobs.models import Job
+from jobs.representation import jobs_representation
 
 from . import downloads
 from .forms import JobUploadForm
@@ -39,7 +40,6 @@ from .presenters import (
     job_player,
     job_rows,
     job_state_text,
-    jobs_representation,
     model_label,
 )
 

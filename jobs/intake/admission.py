@@ -32,6 +32,7 @@ def jobs_submit(
     model: str,
     two_stems: str = "",
     output_format: str = "mp3",
+    webhook_url: str = "",
     idempotency: IdempotentRequest | None = None,
 ) -> list[Job]:
     """Validate, stage and admit a batch of uploads, all or nothing.
@@ -48,7 +49,10 @@ def jobs_submit(
         if earlier is not None:
             return earlier
     options = job_options_validate(
-        model=model, two_stems=two_stems, output_format=output_format
+        model=model,
+        two_stems=two_stems,
+        output_format=output_format,
+        webhook_url=webhook_url,
     )
     if not uploads:
         raise InvalidJobRequest(messages.NO_FILES)
@@ -150,6 +154,7 @@ def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
         model=options.model,
         two_stems=options.two_stems,
         output_format=options.output_format,
+        webhook_url=options.webhook_url,
         duration_seconds=item.duration,
     )
     credits_debit(user=user, amount=1, job=job)

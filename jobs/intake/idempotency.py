@@ -48,6 +48,7 @@ def idempotent_request_build(
     model: str,
     two_stems: str,
     output_format: str,
+    webhook_url: str = "",
 ) -> IdempotentRequest:
     """Check the key and fingerprint the request (options, file names, sizes).
 
@@ -65,6 +66,8 @@ def idempotent_request_build(
         "output_format": output_format,
         "files": [[upload.name or "", upload.size] for upload in uploads],
     }
+    if webhook_url.strip():  # only then: keys sent before it existed still match
+        sent["webhook_url"] = webhook_url.strip()
     digest = hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
     return IdempotentRequest(key=key, fingerprint=digest)
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from jobs import catalog, messages
 from jobs.models import Job
+from webhooks.services import webhook_url_check
 
 from .errors import InvalidJobRequest, ModelUnavailable
 
@@ -13,15 +14,22 @@ class JobOptions:
     model: str
     two_stems: str
     output_format: str
+    webhook_url: str = ""
 
 
 def job_options_validate(
-    *, model: str, two_stems: str = "", output_format: str = "mp3"
+    *,
+    model: str,
+    two_stems: str = "",
+    output_format: str = "mp3",
+    webhook_url: str = "",
 ) -> JobOptions:
-    """Check the model, two-stem choice and format; the message lists valid choices.
+    """Check the model, two-stem choice, format and webhook URL; the message
+    lists valid choices.
 
-    Raises InvalidJobRequest, or ModelUnavailable for an offered model whose
-    weights the stemworker cannot load (before anything is staged or charged).
+    Raises InvalidJobRequest, InvalidWebhook, or ModelUnavailable for an
+    offered model whose weights the stemworker cannot load (before anything is
+    staged or charged).
     """
     models = catalog.models_available()
     chosen = next((m for m in models if m["name"] == model), None)
@@ -43,5 +51,8 @@ def job_options_validate(
     if output_format not in formats:
         raise InvalidJobRequest(messages.unknown_format(output_format, formats))
     return JobOptions(
-        model=model, two_stems=two_stems or "", output_format=output_format
+        model=model,
+        two_stems=two_stems or "",
+        output_format=output_format,
+        webhook_url=webhook_url_check(webhook_url) if webhook_url else "",
     )

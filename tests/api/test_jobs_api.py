@@ -426,6 +426,14 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
         "/api/v1/jobs/{id}/",
         "/api/v1/jobs/{id}/download/",
         "/api/v1/jobs/{id}/stems/{name}/",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/callback-secret/",
+        "/api/v1/webhooks/callback-secret/rotate/",
+        "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/rotate-secret/",
+        "/api/v1/webhooks/{id}/test/",
+        "/api/v1/webhooks/{id}/deliveries/",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend/",
     }
     create = schema["paths"]["/api/v1/jobs/"]["post"]
     assert "multipart/form-data" in create["requestBody"]["content"]

@@ -12,12 +12,14 @@ from django.utils import timezone
 
 from cms import site_content
 from jobs import lifecycle
-from jobs.models import Job
 from tests.browser.conftest import watch_csp
 from tests.helpers.accounts import funded_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.browser import axe_check, log_in, screenshot
 from tests.helpers.jobs import finished_job, submit, upload
+from webhooks import services as webhooks
+from webhooks import transport
+from webhooks.models import Endpoint
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -42,6 +44,8 @@ SIGNED_IN = {
     "stems-deleted": "/jobs/{expired}/download/",
     "account": "/accounts/",
     "tokens": "/accounts/tokens/",
+    "webhooks": "/accounts/webhooks/",
+    "webhook": "/accounts/webhooks/{endpoint}/",
     "emails": "/accounts/email/",
     "password-change": "/accounts/password/change/",
     "credits": "/billing/credits/",
@@ -65,7 +69,7 @@ TARGETS = """
 
 
 @pytest.fixture
-def jobs(tmp_path) -> dict[str, Job]:  # type: ignore[no-untyped-def]
+def jobs(tmp_path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     site_content.pages_ensure()
     person = funded_user()
     person.email = "phone@example.com"
@@ -91,7 +95,26 @@ def jobs(tmp_path) -> dict[str, Job]:  # type: ignore[no-untyped-def]
         "queued": queued,
         "failed": failed,
         "expired": expired,
+        "endpoint": endpoint_with_a_log(person),
     }
+
+
+def endpoint_with_a_log(person: Any) -> Endpoint:
+    """A webhook endpoint whose log has a refused and a failed attempt."""
+    endpoint = webhooks.endpoint_create(
+        user=person,
+        url="https://hooks.example.com/a/very/long/path/for/the/karaoke-app/events",
+        events=["job.succeeded", "job.failed"],
+        description="karaoke app",
+    )
+    for policy in (transport.default_policy, lambda address: True):
+        delivery = webhooks.test_event_send(endpoint=endpoint)
+        webhooks.delivery_attempt(
+            delivery_id=str(delivery.pk),
+            resolver=lambda host, port: ["127.0.0.1"],
+            policy=policy,
+        )
+    return endpoint
 
 
 @pytest.fixture
@@ -181,7 +204,7 @@ def visit(tab: Any, path: str, name: str) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_fits_a_phone(phone, jobs, scheme, live_stemworker) -> None:  # type: ignore[no-untyped-def]
     owner = jobs["finished"].user
-    ids = {key: job.pk for key, job in jobs.items()}
+    ids = {key: thing.pk for key, thing in jobs.items()}
     pages = [(name, path, None) for name, path in PUBLIC.items()]
     pages += [(name, path.format(**ids), owner) for name, path in SIGNED_IN.items()]
     for width in (360, 390):

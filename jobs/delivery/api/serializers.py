@@ -63,6 +63,10 @@ class JobOutputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The zip of all stems; null until succeeded and once expired.",
     )
+    webhook_url = serializers.URLField(
+        allow_null=True,
+        help_text="Where this job's events go too (given at upload), or null.",
+    )
 
 
 @extend_schema_serializer(component_name="JobPage")
@@ -98,6 +102,14 @@ class JobCreateFormSerializer(serializers.Serializer):
     )
     output_format = serializers.ChoiceField(
         choices=Job.OutputFormat.choices, required=False, default="mp3"
+    )
+    webhook_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        help_text="An http(s) URL that receives this job's events (`job.succeeded`, "
+        "`job.failed`, `job.cancelled`, `job.expired`), signed by the Standard "
+        "Webhooks scheme with your callback secret (GET /api/v1/webhooks/"
+        "callback-secret/), besides your registered endpoints.",
     )
 
 

@@ -2,7 +2,7 @@
 
 Thin views: admission is jobs.intake, every state change jobs.lifecycle; a job
 is fetched through selectors.job_get_for_user (another person's job is a 404
-for every verb), answered with presenters.job_representation, and downloaded
+for every verb), answered with jobs.representation, and downloaded
 through the same responders as the site's.
 """
 
@@ -26,9 +26,9 @@ from jobs.intake.admission import jobs_submit
 from jobs.intake.errors import FileTooLarge
 from jobs.intake.idempotency import idempotent_request_build
 from jobs.models import Job
+from jobs.representation import jobs_representation
 
 from .. import downloads
-from ..presenters import jobs_representation
 from .serializers import (
     AccountSerializer,
     JobCreateFormSerializer,
@@ -109,6 +109,9 @@ class JobListCreateApi(APIView):
         model = serializers.CharField(required=False, allow_blank=True, default="")
         two_stems = serializers.CharField(required=False, allow_blank=True, default="")
         output_format = serializers.CharField(required=False, default="mp3")
+        webhook_url = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=2000
+        )
 
     @extend_schema(
         operation_id="jobs_list",
@@ -155,14 +158,14 @@ class JobListCreateApi(APIView):
             raise FileTooLarge(messages.file_too_large(settings.MAX_UPLOAD_MB))
         fields = {
             k: request.data[k]
-            for k in ("model", "two_stems", "output_format")
+            for k in ("model", "two_stems", "output_format", "webhook_url")
             if request.data.get(k) is not None
         }
         serializer = self.InputSerializer(data={**fields, "file": files})
         serializer.is_valid(raise_exception=True)
         options = {
             k: serializer.validated_data[k]
-            for k in ("model", "two_stems", "output_format")
+            for k in ("model", "two_stems", "output_format", "webhook_url")
         }
         key = request.headers.get("Idempotency-Key")
         idempotency = None
