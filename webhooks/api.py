@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.types import signed_in_user
 from core.api import RETRY_AFTER, error_responses
 
-from . import selectors, services
+from . import selectors, sending, services
 from .models import Delivery, Endpoint, EventType
 
 EVENT_CHOICES = [choice.value for choice in EventType]
@@ -229,7 +229,7 @@ class WebhookDeliveriesApi(OwnEndpointApiView):
     def get(self, request: Request, pk: str) -> Response:
         attempts = selectors.attempts_for_endpoint(
             endpoint=self._endpoint(request, pk)
-        )[: services.LOG_LENGTH]
+        )[: sending.LOG_LENGTH]
         return Response(AttemptOutputSerializer(attempts, many=True).data)
 
 

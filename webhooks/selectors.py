@@ -44,7 +44,7 @@ def delivery_get_for_endpoint(*, endpoint: Endpoint, pk: Any) -> Delivery:
 
 
 def attempts_for_endpoint(*, endpoint: Endpoint) -> QuerySet[Attempt]:
-    """The delivery log: newest first, at most services.LOG_LENGTH (pruned)."""
+    """The delivery log: newest first, at most sending.LOG_LENGTH (pruned)."""
     return (
         Attempt.objects.filter(endpoint=endpoint)
         .select_related("delivery__message")

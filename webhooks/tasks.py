@@ -1,6 +1,6 @@
 """RQ entry points of webhooks: take ids, call one service, return."""
 
-from .services import deliveries_due_enqueue, delivery_attempt
+from .sending import deliveries_due_enqueue, delivery_attempt
 
 
 def delivery_attempt_task(delivery_id: str) -> None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.types import signed_in_user
 from core.errors import DomainError
 
-from . import selectors, services
+from . import selectors, sending, services
 from .forms import EndpointForm
 from .models import Endpoint
 
@@ -68,16 +68,16 @@ def _detail_page(
     new_secret: str = "",
     created: bool = False,
 ) -> HttpResponse:
-    attempts = selectors.attempts_for_endpoint(endpoint=endpoint)[: services.LOG_LENGTH]
+    attempts = selectors.attempts_for_endpoint(endpoint=endpoint)[: sending.LOG_LENGTH]
     context = {
         "endpoint": endpoint,
         "attempts": [
-            (attempt, services.describe_answer(attempt.status_code, attempt.error))
+            (attempt, sending.describe_answer(attempt.status_code, attempt.error))
             for attempt in attempts
         ],
         "new_secret": new_secret,
         "created": created,
-        "log_length": services.LOG_LENGTH,
+        "log_length": sending.LOG_LENGTH,
     }
     return render(request, "webhooks/endpoint_detail.html", context)
 

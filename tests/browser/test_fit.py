@@ -17,8 +17,8 @@ from tests.helpers.accounts import funded_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.browser import axe_check, log_in, screenshot
 from tests.helpers.jobs import finished_job, submit, upload
+from webhooks import sending, transport
 from webhooks import services as webhooks
-from webhooks import transport
 from webhooks.models import Endpoint
 
 pytestmark = [
@@ -109,7 +109,7 @@ def endpoint_with_a_log(person: Any) -> Endpoint:
     )
     for policy in (transport.default_policy, lambda address: True):
         delivery = webhooks.test_event_send(endpoint=endpoint)
-        webhooks.delivery_attempt(
+        sending.delivery_attempt(
             delivery_id=str(delivery.pk),
             resolver=lambda host, port: ["127.0.0.1"],
             policy=policy,

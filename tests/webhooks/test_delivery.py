@@ -19,7 +19,7 @@ from jobs.models import Job
 from tests.helpers.api import token_client
 from tests.helpers.jobs import finished_job, run_queue, submit, upload
 from tests.helpers.webhook_receiver import receiving
-from webhooks import services
+from webhooks import sending, services, transport
 from webhooks.models import Delivery, Endpoint, Message
 
 pytestmark = pytest.mark.django_db
@@ -188,13 +188,13 @@ def test_retry_after_is_honoured_and_the_cron_sends_it_when_due(
         wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
         assert delivery.status == Delivery.Status.PENDING
         assert 590 < wait <= 600
-        assert services.deliveries_due_enqueue() == 0  # not due yet
+        assert sending.deliveries_due_enqueue() == 0  # not due yet
         Delivery.objects.filter(pk=delivery.pk).update(
             next_attempt_at=timezone.now() - timedelta(seconds=1)
         )
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.deliveries_due_enqueue() == 1
-        assert services.deliveries_due_enqueue() == 0  # queued once
+            assert sending.deliveries_due_enqueue() == 1
+        assert sending.deliveries_due_enqueue() == 0  # queued once
         deliver()
     assert len(receiver.received) == 2
     assert Delivery.objects.get().status == Delivery.Status.DELIVERED
@@ -202,17 +202,17 @@ def test_retry_after_is_honoured_and_the_cron_sends_it_when_due(
 
 def test_backoff_grows_with_jitter_and_stops_after_the_window(user, settings) -> None:  # type: ignore[no-untyped-def]
     settings.WEBHOOK_RETRY_DELAYS = [5, 300, 1800]
-    answer = services.transport.Answer(status_code=502, duration_ms=3)
+    answer = transport.Answer(status_code=502, duration_ms=3)
     delivery = Delivery(created_at=timezone.now(), attempts=1)
-    first = services._next_delay(delivery, answer)
+    first = sending._next_delay(delivery, answer)
     delivery.attempts = 2
-    second = services._next_delay(delivery, answer)
+    second = sending._next_delay(delivery, answer)
     assert first is not None and 4 <= first <= 6
     assert second is not None and 240 <= second <= 360
     delivery.attempts = 4
-    assert services._next_delay(delivery, answer) is None  # schedule spent
+    assert sending._next_delay(delivery, answer) is None  # schedule spent
     delivery = Delivery(created_at=timezone.now() - timedelta(hours=25), attempts=1)
-    assert services._next_delay(delivery, answer) is None  # 24 hours spent
+    assert sending._next_delay(delivery, answer) is None  # 24 hours spent
 
 
 def test_an_endpoint_failing_for_a_day_is_disabled_and_its_owner_told(
@@ -342,7 +342,7 @@ def test_the_log_keeps_the_last_100_attempts(
                 services.test_event_send(endpoint=endpoint)
         deliver()
     assert endpoint.attempts.count() == 3
-    monkeypatch.setattr(services, "LOG_LENGTH", 2)
+    monkeypatch.setattr(sending, "LOG_LENGTH", 2)
     with receiving() as receiver:
         Endpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url)
         endpoint.refresh_from_db()
@@ -365,7 +365,7 @@ def test_a_receiver_that_hangs_does_not_delay_the_next_job(
         run_queue()
         delivery = Delivery.objects.get()
         held = threading.Thread(
-            target=services.delivery_attempt, kwargs={"delivery_id": str(delivery.pk)}
+            target=sending.delivery_attempt, kwargs={"delivery_id": str(delivery.pk)}
         )
         held.start()
         assert receiver.arrived.wait(timeout=60)
