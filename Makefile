@@ -17,8 +17,11 @@ $(VENV)/.installed: requirements.txt requirements-local.txt $(VENV)/bin/activate
 	$(PIP) install --quiet -r requirements.txt -r requirements-local.txt
 	@touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+# The official client (clients/python) is installed editable: the tests and the
+# `mux` command use its sources as they are, with no reinstall after a change.
+$(VENV)/.installed-dev: requirements-dev.txt clients/python/pyproject.toml $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps -e ./clients/python
 	@touch $@
 
 # Front-end libraries, pinned in package-lock.json, copied into static/vendor/
