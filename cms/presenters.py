@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
-from jobs.catalog import stem_sort_key
+from jobs.catalog import minus_one_presets, stem_sort_key
 from jobs.delivery.presenters import player_context, stem_label
 
 from .stem_sets import StemSet
@@ -58,10 +58,16 @@ def sample_song_sets(song: "SampleSong") -> list[dict[str, Any]]:
                     label=f"{song.title}: {choice.label}",
                     stems=stems,
                     duration=max(t.duration_seconds for t in members),
+                    presets=_presets([t.name for t in members if t.name != "mix"]),
                 ),
             }
         )
     return sets
+
+
+def _presets(names: list[str]) -> list[tuple[str, str, list[str]]]:
+    """Minus-one buttons of the demo: heard by muting (nothing is rendered)."""
+    return [(key, label, list(gains)) for key, label, gains in minus_one_presets(names)]
 
 
 def sample_song_notice(song: "SampleSong", sets: list[dict[str, Any]]) -> str:

@@ -11,6 +11,7 @@ from jobs.delivery.api.views import (
     ModelListApi,
     StemDownloadApi,
 )
+from mixes.api import MixDetailApi, MixDownloadApi, MixListCreateApi
 from webhooks.api import (
     CallbackSecretApi,
     CallbackSecretRotateApi,
@@ -32,6 +33,17 @@ urlpatterns = [
         "jobs/<uuid:pk>/stems/<slug:name>/",
         StemDownloadApi.as_view(),
         name="api-job-stem",
+    ),
+    path("jobs/<uuid:pk>/mixes/", MixListCreateApi.as_view(), name="api-job-mixes"),
+    path(
+        "jobs/<uuid:pk>/mixes/<uuid:mix_id>/",
+        MixDetailApi.as_view(),
+        name="api-job-mix",
+    ),
+    path(
+        "jobs/<uuid:pk>/mixes/<uuid:mix_id>/download/",
+        MixDownloadApi.as_view(),
+        name="api-job-mix-download",
     ),
     path("webhooks/", WebhookListCreateApi.as_view(), name="api-webhooks"),
     path(

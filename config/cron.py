@@ -8,6 +8,7 @@ from jobs.runner.tasks import (
     jobs_reap_task,
     shared_volume_sweep_task,
 )
+from mixes.tasks import mixes_reap_task
 from webhooks.tasks import deliveries_due_enqueue_task
 
 # Stems are promised for OUTPUT_RETENTION_HOURS; purging every 5 minutes keeps
@@ -21,3 +22,5 @@ cron.register(shared_volume_sweep_task, "default", interval=900)
 cron.register(purchases_reconcile_task, "default", interval=120)
 # Webhook retries are scheduled in Postgres; this hands the due ones to a worker.
 cron.register(deliveries_due_enqueue_task, "webhooks", interval=5)
+# A render whose worker died is failed, so that asking again renders it anew.
+cron.register(mixes_reap_task, "default", interval=300)

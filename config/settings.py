@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "billing",
     "jobs",
     "webhooks",
+    "mixes",
     "cms",
 ]
 

@@ -101,7 +101,8 @@ class ErrorSerializer(serializers.Serializer):
 
 ERROR_DESCRIPTIONS = {
     400: "`invalid` (the message lists the valid choices; `errors` has per-field "
-    "messages), `invalid_webhook_url`, `invalid_webhook`, `too_many_webhooks`, "
+    "messages), `invalid_mix`, `invalid_webhook_url`, `invalid_webhook`, "
+    "`too_many_webhooks`, "
     "`invalid_audio`, or `model_unavailable` (this server cannot run "
     "that model now: see `available` in GET /api/v1/models/; nothing was charged).",
     401: "`not_authenticated` or `authentication_failed`: no valid token.",
@@ -109,7 +110,9 @@ ERROR_DESCRIPTIONS = {
     403: "`email_unverified`: verify the account's email address first.",
     404: "`not_found`: no such job or stem (another person's jobs are always 404).",
     405: "`method_not_allowed`.",
-    410: "`expired`: the stems were deleted after their retention time.",
+    409: "`job_not_finished`: the job has no stems yet to mix.",
+    410: "`expired` or `files_expired`: the stems were deleted after their "
+    "retention time.",
     413: "`file_too_large`: a file is over the upload limit; nothing was created.",
     415: "`unsupported_media_type`: send multipart/form-data.",
     422: "`idempotency_key_reused`: this Idempotency-Key came with a different "

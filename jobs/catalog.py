@@ -79,3 +79,20 @@ def stem_sort_key(name: str) -> tuple[int, str]:
     base = name.removeprefix("no_")
     rank = MUSICIAN_ORDER.index(base) if base in MUSICIAN_ORDER else len(MUSICIAN_ORDER)
     return (2 * rank + (1 if name.startswith("no_") else 0), name)
+
+
+def minus_one_presets(stem_names: list[str]) -> list[tuple[str, str, dict[str, float]]]:
+    """One-click minus-one mixes: (preset, label, gains) for each stem a job can
+    leave out, in a musician's order: "without vocals" is every other stem at
+    full volume (for a two-stem job, the `no_vocals` stem)."""
+    presets = []
+    for name in sorted(stem_names, key=stem_sort_key):
+        if name.startswith("no_"):
+            continue
+        others = {
+            other: 1.0 for other in stem_names if other not in (name, f"no_{name}")
+        }
+        if others:
+            label = f"Without {name.replace('_', ' ')}"
+            presets.append((f"without_{name}", label, others))
+    return presets

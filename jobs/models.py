@@ -70,6 +70,11 @@ class Job(models.Model):
     files_purged_at = models.DateTimeField(null=True, blank=True)
     # Where this job's events go too, besides its owner's webhook endpoints.
     webhook_url = models.URLField(max_length=2000, blank=True)
+    # Detected once after separation (jobs.analysis); null when unsure.
+    bpm = models.FloatField(null=True, blank=True)
+    bpm_confidence = models.FloatField(null=True, blank=True)
+    key = models.CharField(max_length=16, blank=True)
+    key_confidence = models.FloatField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 

@@ -15,7 +15,7 @@ from jobs.models import Job
 API_JOBS_PATH = "/api/v1/jobs/"
 
 
-def _when(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, as DRF writes it (TIME_ZONE is UTC)."""
     if value is None:
         return None
@@ -44,17 +44,17 @@ def job_representation(
         "progress": job.progress,
         "stage": job.stage,
         "queue_position": estimate.queue_position if estimate else None,
-        "estimated_start": _when(estimate.start) if estimate else None,
-        "estimated_finish": _when(estimate.finish) if estimate else None,
+        "estimated_start": iso_time(estimate.start) if estimate else None,
+        "estimated_finish": iso_time(estimate.finish) if estimate else None,
         "model": job.model,
         "two_stems": job.two_stems or None,
         "output_format": job.output_format,
         "filename": job.original_filename,
         "duration_seconds": job.duration_seconds,
-        "created_at": _when(job.created_at),
-        "started_at": _when(job.started_at),
-        "finished_at": _when(job.finished_at),
-        "expires_at": _when(job.expires_at),
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at),
+        "finished_at": iso_time(job.finished_at),
+        "expires_at": iso_time(job.expires_at),
         "expired": job.expired,
         "error": job.error or None,
         "stems": [
@@ -67,6 +67,10 @@ def job_representation(
         ],
         "download_url": f"{job_url}download/" if downloadable else None,
         "webhook_url": job.webhook_url or None,
+        "bpm": job.bpm,
+        "bpm_confidence": job.bpm_confidence,
+        "key": job.key or None,
+        "key_confidence": job.key_confidence,
     }
 
 

@@ -20,6 +20,7 @@ class EventType(models.TextChoices):
     JOB_FAILED = "job.failed", "A job failed"
     JOB_CANCELLED = "job.cancelled", "A job was cancelled"
     JOB_EXPIRED = "job.expired", "A job's files expired"
+    MIX_SUCCEEDED = "mix.succeeded", "A mix is ready"
 
 
 # Sent only by "Send a test event"; nobody subscribes to it.
@@ -82,16 +83,18 @@ class Message(models.Model):
         related_name="webhook_messages",
     )
     event_type = models.CharField(max_length=40)
-    # Not a foreign key: a deleted job's cancellation is still told.
-    job_id = models.UUIDField(null=True, blank=True)
+    # What it is about (a job, a mix): not a foreign key, so that a deleted
+    # job's cancellation is still told.
+    subject_id = models.UUIDField(null=True, blank=True)
     body = models.TextField(help_text="The JSON sent, byte for byte.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            # One event per job and type, however often it is published.
+            # One event per subject and type, however often it is published.
             models.UniqueConstraint(
-                fields=["job_id", "event_type"], name="webhook_message_once_per_job"
+                fields=["subject_id", "event_type"],
+                name="webhook_message_once_per_subject",
             )
         ]
 

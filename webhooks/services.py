@@ -187,12 +187,32 @@ def job_event_publish(
     it (and is sent once it has). Idempotent per job and event type. None when
     nobody listens.
     """
+    return event_publish(
+        user_id=job.user_id,
+        subject_id=job.pk,
+        event_type=event_type,
+        callback_url=job.webhook_url,
+        render=render,
+    )
+
+
+def event_publish(
+    *,
+    user_id: int,
+    subject_id: uuid.UUID,
+    event_type: str,
+    callback_url: str,
+    render: Callable[[], dict[str, Any]],
+) -> Message | None:
+    """An event about `subject_id` (a job, a mix) to its owner's endpoints that
+    take `event_type`, and to `callback_url` (a job's webhook_url) if any.
+    Idempotent per subject and type; None when nobody listens."""
     endpoints = [
         endpoint
-        for endpoint in Endpoint.objects.filter(user_id=job.user_id, disabled_at=None)
+        for endpoint in Endpoint.objects.filter(user_id=user_id, disabled_at=None)
         if event_type in endpoint.events
     ]
-    callback = job.webhook_url
+    callback = callback_url
     if callback and any(endpoint.url == callback for endpoint in endpoints):
         callback = ""  # the same receiver gets it once
     if not endpoints and not callback:
@@ -202,9 +222,9 @@ def job_event_publish(
         with transaction.atomic():
             message = Message.objects.create(
                 id=_message_id(),
-                user_id=job.user_id,
+                user_id=user_id,
                 event_type=event_type,
-                job_id=job.pk,
+                subject_id=subject_id,
                 body=_body(event_type, render(), now),
                 created_at=now,
             )

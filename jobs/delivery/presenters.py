@@ -31,6 +31,17 @@ def duration_label(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+KEY_STEPS = [
+    (
+        step,
+        "Original key"
+        if step == 0
+        else f"{step:+d} semitone{'s' if abs(step) > 1 else ''}",
+    )
+    for step in range(6, -7, -1)
+]
+
+
 def player_context(
     *,
     player_id: str,
@@ -40,11 +51,21 @@ def player_context(
     disabled: bool = False,
     downloads: bool = False,
     full_mix: bool = False,
+    mixes_url: str = "",
+    presets: list[tuple[str, str, list[str]]] | None = None,
 ) -> dict[str, Any]:
     """What templates/includes/player.html and static/js/player.js need;
-    `full_mix` adds the A/B row: every stem at full volume, as the song was."""
+    `full_mix` adds the A/B row: every stem at full volume, as the song was.
+    Every player has a tempo control and an A/B loop; with `mixes_url` (the
+    API's mixes of a job) also a key control and "Download this mix", which
+    render on the server. `presets`: (preset, label, stems kept) minus-one
+    buttons: heard at once (the others muted), and with `mixes_url` also
+    rendered as a file in one click."""
     return {
         "full_mix": full_mix,
+        "mixes_url": mixes_url,
+        "key_steps": KEY_STEPS,
+        "presets": presets or [],
         "id": player_id,
         "data_id": f"{player_id}-data",
         "label": label,
@@ -73,6 +94,13 @@ def job_player(job: Job) -> dict[str, Any]:
         downloads=True,
         # We keep no original: the stems together, untouched, are the song.
         full_mix=len(stems) > 1,
+        mixes_url=reverse("api-job-mixes", args=[job.pk]) if job.downloadable else "",
+        presets=[
+            (preset, label, list(gains))
+            for preset, label, gains in catalog.minus_one_presets(
+                [s.name for s in stems]
+            )
+        ],
         stems=[
             {
                 "name": stem.name,

@@ -1,9 +1,11 @@
 // The landing page: the sample-song demo, one player per version in ARIA tabs.
 import { initPlayers } from "./player.js";
+import { initPractice } from "./practice.js";
 
 const demo = document.querySelector("[data-demo]");
 if (demo) {
   const players = initPlayers(demo);
+  initPractice(players);
   const tablist = demo.querySelector("[data-tablist]");
   const tabs = [...demo.querySelectorAll("[data-tab]")];
   const panels = [...demo.querySelectorAll("[data-tab-panel]")];

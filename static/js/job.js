@@ -1,14 +1,16 @@
 // The job page: the stem player, live progress while separating, delete confirm.
 import { jobStateText, showStage } from "./job-state.js";
 import { initPlayers } from "./player.js";
+import { initPractice } from "./practice.js";
 
 const players = initPlayers();
+const [practice] = initPractice(players);
 const player = players[0];
 
 // Shortcuts also work when nothing in particular has the focus.
 document.addEventListener("keydown", (event) => {
   if (player && (event.target === document.body || event.target.id === "main-content")) {
-    player.handleKey(event);
+    if (!player.handleKey(event) && practice) practice.handleKey(event);
   }
 });
 

@@ -72,7 +72,12 @@ export class Player {
     this.data = dataNode ? JSON.parse(dataNode.textContent) : { duration: 0, stems: [] };
     this.disabled = root.dataset.disabled === "true";
     this.rows = [...root.querySelectorAll("[data-stem]")];
-    this.audios = this.rows.map((row) => row.querySelector("audio")).filter(Boolean);
+    // The stems' own elements; `audios` is what plays: the stems, or one
+    // rendered mix while the key is changed (practice.js).
+    this.stemAudios = this.rows.map((row) => row.querySelector("audio")).filter(Boolean);
+    this.audios = this.stemAudios;
+    this.tickHooks = [];
+    this.mixHooks = [];
     this.muted = new Set();
     this.soloed = new Set();
     this.playing = false;
@@ -122,7 +127,7 @@ export class Player {
         }
       });
     }
-    if (this.audios[0]) this.audios[0].addEventListener("ended", () => this.stop());
+    if (this.stemAudios[0]) this.stemAudios[0].addEventListener("ended", () => this.stop());
     this.playButton.addEventListener("click", () => this.toggle());
     this.seekInput.max = String(this.duration || 0);
     this.seekInput.addEventListener("input", () => this.seek(Number(this.seekInput.value)));
@@ -131,7 +136,8 @@ export class Player {
       row.querySelector("[data-solo]").addEventListener("click", () => this.toggleSolo(index));
       const volume = row.querySelector("[data-volume]");
       volume.addEventListener("input", () => {
-        if (!this.fullMix) this.audios[index].volume = Number(volume.value);
+        for (const hook of this.mixHooks) hook();
+        if (!this.fullMix) this.stemAudios[index].volume = Number(volume.value);
         volume.setAttribute("aria-valuetext", `${Math.round(Number(volume.value) * 100)}%`);
       });
       this.canvases[index].addEventListener("click", (event) => {
@@ -171,7 +177,7 @@ export class Player {
       this.seek(this.position + (key === "ArrowLeft" ? -SKIP : SKIP));
       return true;
     }
-    if (key === "a" && this.mixButton && !onOtherInput) {
+    if (key === "f" && this.mixButton && !onOtherInput) {
       event.preventDefault();
       this.toggleFullMix();
       return true;
@@ -250,6 +256,7 @@ export class Player {
     const master = this.audios[0];
     if (!this.playing || !master) return;
     this.position = master.currentTime;
+    for (const hook of this.tickHooks) hook(this.position);
     const now = performance.now();
     for (const audio of this.audios.slice(1)) {
       // Re-align a stem that drifted, at most once a second (a seek stalls briefly).
@@ -286,11 +293,24 @@ export class Player {
     this.announce(this.fullMix ? "Playing the full mix." : "Playing your mix.");
   }
 
+  // What the person hears, as gains for a server mix: {stem: 0..1}, silent
+  // stems left out.
+  effectiveGains() {
+    const gains = {};
+    this.rows.forEach((row, index) => {
+      const silent = this.soloed.size ? !this.soloed.has(index) : this.muted.has(index);
+      const volume = this.fullMix ? 1 : Number(row.querySelector("[data-volume]").value);
+      if (this.fullMix || (!silent && volume > 0)) gains[row.dataset.stem] = volume;
+    });
+    return gains;
+  }
+
   applyMix() {
+    for (const hook of this.mixHooks) hook();
     this.rows.forEach((row, index) => {
       const chosenSilent = this.soloed.size ? !this.soloed.has(index) : this.muted.has(index);
       const silent = !this.fullMix && chosenSilent;
-      const audio = this.audios[index];
+      const audio = this.stemAudios[index];
       if (audio) {
         audio.muted = silent;
         audio.volume = this.fullMix ? 1 : Number(row.querySelector("[data-volume]").value);

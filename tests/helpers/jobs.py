@@ -29,22 +29,24 @@ def submit(user: Any, *uploads: SimpleUploadedFile, **options: Any) -> list[Job]
     return jobs_submit(user=user, uploads=list(uploads), **options)
 
 
-def finished_job(user, stems=("vocals", "no_vocals"), **fields) -> Job:  # type: ignore[no-untyped-def]
+def finished_job(user, stems=("vocals", "no_vocals"), seconds=1.0, **fields) -> Job:  # type: ignore[no-untyped-def]
     """A job taken through admission-free creation and the real success path,
-    with real stem files on the shared storage."""
+    with real stem files (`seconds` long) on the shared storage."""
     values = {
         "original_filename": "Song.wav",
         "input_extension": "wav",
         "model": "htdemucs",
         "two_stems": "vocals",
         "output_format": "wav",
-        "duration_seconds": 1.0,
+        "duration_seconds": seconds,
         **fields,
     }
     job = Job.objects.create(user=user, status=Job.Status.RUNNING, **values)
     work = storage.work_dir(str(job.pk))
     work.mkdir(parents=True)
-    paths = [(name, write_song(work / f"{name}.wav", seconds=1.0)) for name in stems]
+    paths = [
+        (name, write_song(work / f"{name}.wav", seconds=seconds)) for name in stems
+    ]
     assert job_collect(job=job, stems=paths)
     job.refresh_from_db()
     return job

@@ -32,6 +32,7 @@ def test_the_secret_is_shown_when_created_and_never_again(user) -> None:  # type
         "job.failed",
         "job.cancelled",
         "job.expired",
+        "mix.succeeded",
     ]
     assert body["enabled"] is True and body["description"] == "karaoke app"
     listed = client.get("/api/v1/webhooks/").json()

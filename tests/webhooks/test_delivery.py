@@ -377,4 +377,4 @@ def test_a_receiver_that_hangs_does_not_delay_the_next_job(
         receiver.released.set()
         held.join(timeout=60)
     assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() == 1
-    assert {m.job_id for m in Message.objects.all()} == {first.pk, second.pk}
+    assert {m.subject_id for m in Message.objects.all()} == {first.pk, second.pk}

@@ -67,6 +67,18 @@ class JobOutputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Where this job's events go too (given at upload), or null.",
     )
+    bpm = serializers.FloatField(
+        allow_null=True,
+        help_text="Tempo in beats per minute, detected after separation (from "
+        "the drums where there are some); null until then, or when unsure.",
+    )
+    bpm_confidence = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
+    key = serializers.CharField(
+        allow_null=True,
+        help_text="The key, e.g. `A minor` or `F# major`, from the harmonic stems; "
+        "null until detected, or when unsure.",
+    )
+    key_confidence = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
 
 
 @extend_schema_serializer(component_name="JobPage")

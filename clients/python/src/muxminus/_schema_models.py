@@ -68,10 +68,19 @@ def _encode(instance: object) -> dict[str, Any]:
     }
 
 
-EventsEnum = Literal["job.succeeded", "job.failed", "job.cancelled", "job.expired"]
+EventsEnum = Literal[
+    "job.succeeded",
+    "job.failed",
+    "job.cancelled",
+    "job.expired",
+    "mix.succeeded",
+]
 
 
 JobStatusEnum = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+MixStatusEnum = Literal["queued", "running", "succeeded", "failed"]
 
 
 OutputFormatEnum = Literal["mp3", "wav", "flac"]
@@ -130,8 +139,8 @@ class EndpointInputRequest:
     """`EndpointInputRequest` in the API's schema."""
 
     url: str
-    #: Any of job.succeeded, job.failed, job.cancelled, job.expired; absent: all of
-    #: them.
+    #: Any of job.succeeded, job.failed, job.cancelled, job.expired, mix.succeeded;
+    #: absent: all of them.
     events: list[str] | None = None
     description: str = ""
 
@@ -200,6 +209,14 @@ class Job:
     download_url: str | None
     #: Where this job's events go too (given at upload), or null.
     webhook_url: str | None
+    #: Tempo in beats per minute, detected after separation (from the drums where there
+    #: are some); null until then, or when unsure.
+    bpm: float | None
+    bpm_confidence: float | None
+    #: The key, e.g. `A minor` or `F# major`, from the harmonic stems; null until
+    #: detected, or when unsure.
+    key: str | None
+    key_confidence: float | None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
@@ -247,6 +264,68 @@ class JobPage:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobPage:
+        return _decode(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _encode(self)
+
+
+@dataclass
+class Mix:
+    """`Mix` in the API's schema."""
+
+    id: str
+    job_id: str
+    status: MixStatusEnum
+    progress: int
+    preset: str | None
+    gains: dict[str, Any]
+    start: float | None
+    end: float | None
+    tempo: float
+    semitones: int
+    output_format: OutputFormatEnum
+    duration_seconds: float | None
+    #: Bytes, once ready.
+    size: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    #: The job's files (and this mix) are gone.
+    expired: bool
+    url: str
+    #: Once ready, until the job's files expire.
+    download_url: str | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Mix:
+        return _decode(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _encode(self)
+
+
+@dataclass
+class MixInputRequest:
+    """`MixInputRequest` in the API's schema."""
+
+    #: Stem name -> gain from 0 to 2 (1 as separated, 2 is +6 dB); stems left out are
+    #: silent.
+    gains: dict[str, Any] | None = None
+    #: `without_<stem>` (e.g. `without_vocals`): every other stem at 1; `gains` given
+    #: too override it.
+    preset: str = ""
+    start: float | None = None
+    end: float | None = None
+    #: 0.5 to 1.5; the pitch is kept.
+    tempo: float = 1.0
+    #: -6 to +6; the tempo is kept.
+    semitones: int = 0
+    #: The job's own unless given.
+    output_format: OutputFormatEnum | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MixInputRequest:
         return _decode(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -470,6 +549,10 @@ _FIELDS: dict[str, list[tuple[str, str, str]]] = {
         ("stems", "stems", "list:StemOutput"),
         ("download_url", "download_url", ""),
         ("webhook_url", "webhook_url", ""),
+        ("bpm", "bpm", ""),
+        ("bpm_confidence", "bpm_confidence", ""),
+        ("key", "key", ""),
+        ("key_confidence", "key_confidence", ""),
     ],
     "JobCreateFormRequest": [
         ("file", "file", ""),
@@ -483,6 +566,36 @@ _FIELDS: dict[str, list[tuple[str, str, str]]] = {
         ("next", "next", ""),
         ("previous", "previous", ""),
         ("results", "results", "list:Job"),
+    ],
+    "Mix": [
+        ("id", "id", ""),
+        ("job_id", "job_id", ""),
+        ("status", "status", ""),
+        ("progress", "progress", ""),
+        ("preset", "preset", ""),
+        ("gains", "gains", ""),
+        ("start", "start", ""),
+        ("end", "end", ""),
+        ("tempo", "tempo", ""),
+        ("semitones", "semitones", ""),
+        ("output_format", "output_format", ""),
+        ("duration_seconds", "duration_seconds", ""),
+        ("size", "size", ""),
+        ("error", "error", ""),
+        ("created_at", "created_at", "datetime"),
+        ("finished_at", "finished_at", "datetime"),
+        ("expired", "expired", ""),
+        ("url", "url", ""),
+        ("download_url", "download_url", ""),
+    ],
+    "MixInputRequest": [
+        ("gains", "gains", ""),
+        ("preset", "preset", ""),
+        ("start", "start", ""),
+        ("end", "end", ""),
+        ("tempo", "tempo", ""),
+        ("semitones", "semitones", ""),
+        ("output_format", "output_format", ""),
     ],
     "ModelOutput": [
         ("name", "name", ""),
@@ -558,6 +671,10 @@ OPERATIONS: list[tuple[str, str, str]] = [
     ("GET", "/api/v1/jobs/{id}/", "jobs_retrieve"),
     ("DELETE", "/api/v1/jobs/{id}/", "jobs_destroy"),
     ("GET", "/api/v1/jobs/{id}/download/", "jobs_download"),
+    ("GET", "/api/v1/jobs/{id}/mixes/", "mixes_list"),
+    ("POST", "/api/v1/jobs/{id}/mixes/", "mixes_create"),
+    ("GET", "/api/v1/jobs/{id}/mixes/{mix_id}/", "mixes_retrieve"),
+    ("GET", "/api/v1/jobs/{id}/mixes/{mix_id}/download/", "mixes_download"),
     ("GET", "/api/v1/jobs/{id}/stems/{name}/", "jobs_stem_download"),
     ("GET", "/api/v1/me/", "me_retrieve"),
     ("GET", "/api/v1/models/", "models_list"),
