@@ -9,14 +9,15 @@ sample is the plain sum.
 
 Stems are read block by block (soundfile, which follows an mp3's gapless tag),
 and limiting and encoding stream too, so a long song costs a few blocks of
-memory. A tempo or key change is the exception: Rubber Band's offline
-stretcher (pedalboard's `time_stretch`, its best quality) takes the whole
-region at once, about 21 MB per minute of input plus as much per minute of
-output (float32 stereo at 44.1 kHz). Mixes are encoded by jobs/encoding.py,
-exactly as the stems are (LAME 320 kbps CBR, 16-bit WAV or FLAC).
+memory (137 MB peak for a 20-minute song, interpreter included). A tempo or key
+change is the exception: Rubber Band's offline stretcher (pedalboard's
+`time_stretch`, its best quality; pedalboard has no streaming one) takes the
+whole region at once, in and out as float32 plus pedalboard's copies: 1.6 GB
+peak for 20 minutes at 0.8x (bench/mix.py). Mixes are encoded by
+jobs/encoding.py exactly as the stems are (LAME 320 kbps CBR, 16-bit WAV or
+FLAC).
 """
 
-import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,24 +28,20 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 import soundfile as sf
-from scipy.ndimage import minimum_filter1d
-from scipy.signal import resample_poly
 
 from jobs.encoding import _writer, pcm16
+
+from .limiter import CEILING_DBTP, TruePeakLimiter
 
 FORMATS = ("mp3", "wav", "flac")
 MAX_GAIN = 2.0  # +6.02 dB
 TEMPO_RANGE = (0.5, 1.5)
 SEMITONE_RANGE = (-6, 6)
 MIN_REGION_SECONDS = 0.1
-CEILING_DBTP = -1.0
 # LAME's encoder delay (576) plus mpg123's decoder delay (529): the silence an
 # mp3 without a gapless tag (lameenc writes none) starts with.
 _MP3_UNTAGGED_DELAY = 1105
 _BLOCK_FRAMES = 1 << 16
-# True peaks are read 8x oversampled: BS.1770's 4x under-reads by ~0.1 dB on
-# bright material at 44.1 kHz (ffmpeg's meter then saw -0.9 dBTP).
-_OVERSAMPLE = 8
 # The limiter aims this far under the ceiling: other meters' interpolators
 # read broadband peaks up to ~0.05 dB higher than ours.
 _METER_MARGIN_DB = 0.1
@@ -232,124 +229,6 @@ def _summed_blocks(stems: list[_Stem], first: int, last: int) -> Iterator[np.nda
         yield total
 
 
-def _row_max(rows: np.ndarray) -> np.ndarray:
-    """`rows.max(axis=1)` for a few columns, column by column: numpy reduces a
-    short last axis ~5x slower."""
-    return functools.reduce(np.maximum, rows.T)
-
-
-class _TruePeakLimiter:
-    """Linked-stereo look-ahead limiter on the true peak (8x oversampled).
-
-    The gain needed at each sample (ceiling / true peak, where that is below 1)
-    recovers at `release_db_per_s`, is held `hold_s`, taken as the lowest of the
-    next `attack_s` (plus the oversampler's reach) and smoothed over `attack_s`,
-    so it is down before each peak arrives. Where no peak is near, the gain is
-    exactly 1 and samples pass untouched. Output lags input by the look-ahead;
-    `finish()` returns the rest.
-    """
-
-    def __init__(
-        self,
-        samplerate: int,
-        *,
-        ceiling_dbtp: float = CEILING_DBTP,
-        attack_s: float = 0.005,
-        hold_s: float = 0.010,
-        release_db_per_s: float = 40.0,
-    ) -> None:
-        self._ceiling = 10 ** (ceiling_dbtp / 20)
-        self._reach = 16  # input samples the interpolator looks each way
-        self._attack = max(1, round(attack_s * samplerate))
-        self._hold = round(hold_s * samplerate)
-        self._release = release_db_per_s / samplerate
-        history = self._attack - 1 + self._hold
-        self._x = np.zeros((self._reach, 2), dtype=np.float32)
-        self._x0 = -self._reach  # index of self._x[0]
-        self._rel = np.zeros(history)  # gain in dB from index self._rel0
-        self._rel0 = -history
-        self._measured = 0  # gains known for indices below this
-        self._emitted = 0  # samples output
-        self._received = 0
-        self.max_reduction_db = 0.0
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        self._x = np.concatenate([self._x, block])
-        self._received += len(block)
-        return self._advance()
-
-    def finish(self) -> np.ndarray:
-        padding = 2 * self._reach + self._attack
-        self._x = np.concatenate([self._x, np.zeros((padding, 2), np.float32)])
-        return self._advance()
-
-    def _advance(self) -> np.ndarray:
-        end = self._x0 + len(self._x) - self._reach
-        if end > self._measured:
-            self._measure(end)
-        last = min(self._received, self._measured - self._attack - self._reach + 1)
-        first = self._emitted
-        if last <= first:
-            return np.zeros((0, 2), dtype=np.float32)
-        out = self._x[first - self._x0 : last - self._x0].copy()
-        gain_db = self._gain_db(first, last)
-        if gain_db is not None:
-            self.max_reduction_db = min(self.max_reduction_db, float(gain_db.min()))
-            cut = gain_db < 0
-            out[cut] *= (10 ** (gain_db[cut] / 20)).astype(np.float32)[:, None]
-        self._emitted = last
-        keep = min(last, self._measured - self._reach)
-        self._x = self._x[keep - self._x0 :]
-        self._x0 = keep
-        keep_rel = last - self._attack + 1 - self._hold
-        self._rel = self._rel[keep_rel - self._rel0 :]
-        self._rel0 = keep_rel
-        return out
-
-    def _measure(self, end: int) -> None:
-        """The released gain (dB) of indices [self._measured, end)."""
-        start = self._measured
-        segment = self._x[start - self._reach - self._x0 : end + self._reach - self._x0]
-        count = end - start
-        need = np.zeros(count)
-        magnitude = np.abs(segment)
-        # Peaks between samples stay within 6 dB of the samples' in music.
-        if magnitude.max(initial=0.0) > self._ceiling / 2:
-            peaks = _row_max(magnitude)
-            for channel in segment.T:  # one channel at a time: 3x faster
-                between = resample_poly(np.ascontiguousarray(channel), _OVERSAMPLE, 1)
-                np.abs(between, out=between)
-                peaks = np.maximum(peaks, _row_max(between.reshape(-1, _OVERSAMPLE)))
-            peaks = peaks[self._reach : self._reach + count]
-            over = peaks > self._ceiling
-            need[over] = 20 * np.log10(self._ceiling / peaks[over])
-        state = self._rel[-1] if len(self._rel) else 0.0
-        if state < 0 or need.min(initial=0.0) < 0:
-            steps = self._release * np.arange(count)
-            released = steps + np.minimum.accumulate(need - steps)
-            released = np.minimum(released, state + steps + self._release)
-            need = np.minimum(released, 0.0)
-            need[need > -1e-9] = 0.0
-        self._rel = np.concatenate([self._rel, need])
-        self._measured = end
-
-    def _gain_db(self, first: int, last: int) -> np.ndarray | None:
-        """The smoothed gain (dB) of [first, last); None where it is all 0 dB."""
-        base = first - self._attack + 1 - self._hold
-        stop = last + self._attack + self._reach - 1
-        rel = self._rel[base - self._rel0 : stop - self._rel0]
-        if rel.min(initial=0.0) == 0.0:
-            return None
-        width = self._hold + self._attack + self._reach
-        lowest = minimum_filter1d(rel, width)
-        starts = np.arange(last - first + self._attack - 1)
-        held = lowest[starts + width // 2]
-        sums = np.concatenate([[0.0], np.cumsum(held)])
-        gain = (sums[self._attack :] - sums[: -self._attack]) / self._attack
-        gain[gain > -1e-9] = 0.0
-        return gain
-
-
 def _stretched(
     stems: list[_Stem],
     first: int,
@@ -407,6 +286,8 @@ def mix_render(
     MixRenderError when the stems cannot be mixed (`dest` is then removed);
     `spec` is assumed to have passed mix_spec_problems.
     """
+    if spec.output_format not in FORMATS:
+        raise MixRenderError(f"unknown format {spec.output_format!r}")
     report = progress or (lambda _fraction: None)
     opened = _open_stems(stems, spec.gains)
     try:
@@ -458,10 +339,10 @@ def _encode(
     samplerate: int,
     frames: int,
     report: Callable[[float], None],
-) -> _TruePeakLimiter:
+) -> TruePeakLimiter:
     """Limit and write `blocks`. The encoder (LAME and libsndfile release the
     GIL) writes one block while the next is read and limited, in order."""
-    limiter = _TruePeakLimiter(samplerate, ceiling_dbtp=CEILING_DBTP - _METER_MARGIN_DB)
+    limiter = TruePeakLimiter(samplerate, ceiling_dbtp=CEILING_DBTP - _METER_MARGIN_DB)
     writer = _writer(dest, output_format, samplerate, 2)
     written = 0
     try:
