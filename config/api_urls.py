@@ -74,5 +74,6 @@ urlpatterns = [
         name="api-webhook-resend",
     ),
     # Last: anything else under /api/v1/ (a bad id, a missing slash) is a JSON 404.
-    re_path(r"^(?P<path>.*)$", api_not_found, name="api-not-found"),
+    # [\s\S]: an id with a line break in it is still a JSON 404, not the site's page.
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found, name="api-not-found"),
 ]

@@ -60,3 +60,14 @@ def test_a_failure_of_ours_is_a_json_500(api, settings):
     body = _shape(response)
     assert body["code"] == "server_error"
     assert "Traceback" not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/jobs/a%0Ab%0Dc/mixes/", "/api/v1/jobs/x%E2%80%A8y/", "/api/v1/%0A"],
+)
+def test_an_api_path_with_line_breaks_is_a_json_404(api, path):
+    answer = api.post(path, {}, format="json")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "not_found"
