@@ -74,7 +74,7 @@ check: install-dev
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: install-dev
-	$(VENV)/bin/mypy billing jobs stemworker core closure devtools webhooks
+	$(VENV)/bin/mypy billing jobs stemworker core closure devtools webhooks mixes
 
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest

@@ -28,6 +28,7 @@ from webhooks.models import EventType
 from webhooks.services import job_event_publish
 
 from . import messages, representation, stemworker, storage
+from .analysis import Analysis
 from .models import Job, Stem
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,11 @@ def job_separated(*, job: Job) -> None:
     job.separated_at, job.progress = now, 99
 
 
-def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:
-    """running -> succeeded, with its stems recorded and the expiry set.
+def job_succeed(
+    *, job: Job, stems: Sequence[StemFile], analysis: Analysis | None = None
+) -> bool:
+    """running -> succeeded, with its stems recorded, its tempo and key (when
+    `analysis` has them) and the expiry set.
 
     The stem files must already be in the job's outputs folder. False when the
     job was no longer running: its stems are then discarded, unless another
@@ -115,6 +119,7 @@ def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:
             progress=100,
             finished_at=now,
             expires_at=now + timedelta(hours=settings.OUTPUT_RETENTION_HOURS),
+            **_tempo_and_key(analysis),
         )
         if updated:
             Stem.objects.bulk_create(
@@ -134,6 +139,17 @@ def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:
     if updated:
         logger.info("job %s succeeded with %d stems", job.pk, len(stems))
     return bool(updated)
+
+
+def _tempo_and_key(analysis: Analysis | None) -> dict[str, Any]:
+    if analysis is None:
+        return {}
+    return {
+        "bpm": analysis.bpm,
+        "bpm_confidence": analysis.bpm_confidence,
+        "key": analysis.key or "",
+        "key_confidence": analysis.key_confidence,
+    }
 
 
 def _has_succeeded(job: Job) -> bool:
