@@ -3,12 +3,10 @@
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from jobs import lifecycle, messages, storage
-from jobs.analysis import Analysis, song_analyse
 from jobs.encoding import StemUnreadable, stems_finish
 from jobs.models import Job
 
@@ -45,14 +43,10 @@ def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
     Raises SeparationFailed when a stem cannot be read or encoded.
     """
     started = time.monotonic()
-    # Tempo and key from the float WAVs, while the encoders run.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        detected = pool.submit(_analyse, job, stems)
-        try:
-            finished = stems_finish(stems, storage.output_dir(job), job.output_format)
-        except StemUnreadable as error:
-            raise SeparationFailed(messages.SEPARATION_FAILED, str(error)) from error
-        analysis = detected.result()
+    try:
+        finished = stems_finish(stems, storage.output_dir(job), job.output_format)
+    except StemUnreadable as error:
+        raise SeparationFailed(messages.SEPARATION_FAILED, str(error)) from error
     # bench/pipeline.py reads this line: the encode phase of a job.
     logger.info(
         "job %s: %d stem(s) as %s, encoded and measured in %.2f s",
@@ -71,22 +65,4 @@ def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
         )
         for stem in finished
     ]
-    return lifecycle.job_succeed(job=job, stems=files, analysis=analysis)
-
-
-def _analyse(job: Job, stems: Sequence[tuple[str, Path]]) -> Analysis | None:
-    """The song's tempo and key, or None: a failed detection never fails a job."""
-    started = time.monotonic()
-    try:
-        analysis = song_analyse(stems)
-    except Exception:
-        logger.exception("job %s: tempo and key detection failed", job.pk)
-        return None
-    logger.info(
-        "job %s: tempo %s, key %s, detected in %.2f s",
-        job.pk,
-        analysis.bpm,
-        analysis.key,
-        time.monotonic() - started,
-    )
-    return analysis
+    return lifecycle.job_succeed(job=job, stems=files)
