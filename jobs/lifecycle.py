@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -28,7 +29,6 @@ from webhooks.models import EventType
 from webhooks.services import job_event_publish
 
 from . import messages, representation, stemworker, storage
-from .analysis import Analysis
 from .models import Job, Stem
 
 logger = logging.getLogger(__name__)
@@ -102,11 +102,9 @@ def job_separated(*, job: Job) -> None:
     job.separated_at, job.progress = now, 99
 
 
-def job_succeed(
-    *, job: Job, stems: Sequence[StemFile], analysis: Analysis | None = None
-) -> bool:
-    """running -> succeeded, with its stems recorded, its tempo and key (when
-    `analysis` has them) and the expiry set.
+def job_succeed(*, job: Job, stems: Sequence[StemFile]) -> bool:
+    """running -> succeeded, with its stems recorded and the expiry set; its
+    tempo and key are detected afterwards, off the job's path (once committed).
 
     The stem files must already be in the job's outputs folder. False when the
     job was no longer running: its stems are then discarded, unless another
@@ -119,7 +117,6 @@ def job_succeed(
             progress=100,
             finished_at=now,
             expires_at=now + timedelta(hours=settings.OUTPUT_RETENTION_HOURS),
-            **_tempo_and_key(analysis),
         )
         if updated:
             Stem.objects.bulk_create(
@@ -134,22 +131,16 @@ def job_succeed(
                 for stem in stems
             )
             _publish(job, EventType.JOB_SUCCEEDED)
+            # A fresh worker's first detection compiles numba's code for tens
+            # of seconds: never while a job waits on it.
+            django_rq.get_queue("default").enqueue(
+                "jobs.runner.tasks.job_tempo_and_key_task", str(job.pk)
+            )
     keep = updated or _has_succeeded(job)
     _ended(job, outputs=not keep)
     if updated:
         logger.info("job %s succeeded with %d stems", job.pk, len(stems))
     return bool(updated)
-
-
-def _tempo_and_key(analysis: Analysis | None) -> dict[str, Any]:
-    if analysis is None:
-        return {}
-    return {
-        "bpm": analysis.bpm,
-        "bpm_confidence": analysis.bpm_confidence,
-        "key": analysis.key or "",
-        "key_confidence": analysis.key_confidence,
-    }
 
 
 def _has_succeeded(job: Job) -> bool:
