@@ -13,10 +13,11 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import django_rq
 from django.conf import settings
@@ -305,7 +306,7 @@ def _publish_ready(mix: Mix) -> None:
     )
 
 
-def _progress_writer(mix: Mix) -> Any:
+def _progress_writer(mix: Mix) -> Callable[[float], None]:
     last = [0.0]
 
     def write(fraction: float) -> None:
