@@ -22,9 +22,15 @@ mean chroma is correlated with the 24 rotations of the Albrecht & Shanahan
 profiles measured on a pop and classical corpus, which tell relative and
 parallel keys apart better than Krumhansl's probe-tone ratings.
 
-Either answer is None, with a low confidence, when the evidence is weak: no
-answer is better than a wrong one. Call `analysis_warm_up()` once when a worker
-process starts: librosa's numba code costs seconds on its first call.
+The envelope is low-passed at 16 Hz first: a separation's stems carry a ripple
+at demucs' STFT frame rate (43 Hz) whose autocorrelation, on poor stems, beat
+the beat's (129 BPM read for 124 at a confidence of 0.84). The tempo's
+confidence is how well the envelope repeats after one beat, two or a bar.
+
+Either answer is None, with a low confidence, when the evidence is weak (and the
+tempo when the song is under 10 s): no answer is better than a wrong one.
+Call `analysis_warm_up()` once when a worker process starts: librosa's numba
+code costs seconds on its first call.
 """
 
 from __future__ import annotations
@@ -60,7 +66,9 @@ TEMPO_MIN, TEMPO_MAX = 60.0, 200.0
 STRONG_REPEAT = 0.8  # a candidate repeats at least this much as well as the best one
 PULSE_SHARE = 0.5  # and has at least this share of the best candidate's pulse energy
 THREE_HALVES_REPEAT = 0.5  # see _three_halves
-MIN_BPM_CONFIDENCE = 0.15
+MIN_BPM_CONFIDENCE = 0.5
+MIN_TEMPO_SECONDS = 10.0  # fewer than three bars at 60 BPM is no evidence of a tempo
+ENVELOPE_CUTOFF_HZ = 16.0
 MIN_KEY_CONFIDENCE = 0.25
 SILENCE_RMS = 1e-4  # -80 dBFS: a stem this quiet says nothing
 
@@ -75,6 +83,9 @@ MINOR_PROFILE = np.array(
 )
 PERCUSSIVE = {"drums"}
 VOCAL_WEIGHT = 0.5
+
+
+_ENVELOPE_LOW_PASS = scipy.signal.butter(4, ENVELOPE_CUTOFF_HZ, fs=FPS, output="sos")
 
 
 @dataclass(frozen=True)
@@ -168,11 +179,15 @@ def tempo_estimate(
 ) -> tuple[float | None, float]:
     """(BPM or None, confidence 0..1) of a mono signal at RATE; `percussive`
     when it is a drums stem already, else its percussive part is taken first."""
-    if audio is None or not _audible(audio):
+    if audio is None or not _audible(audio) or len(audio) < MIN_TEMPO_SECONDS * RATE:
         return None, 0.0
     # The square root evens out accents, so that a kick louder than the snare
     # does not make every other beat look like the beat.
     envelope = np.sqrt(_onset_envelope(audio, percussive=percussive))
+    # Only its slow part: no beat pattern moves faster than 16 Hz (16ths at 200
+    # BPM are 13 Hz), while a separation's frame-rate ripple (demucs' STFT hop)
+    # and codec frames add fast ones whose autocorrelation drowns the beat's.
+    envelope = scipy.signal.sosfiltfilt(_ENVELOPE_LOW_PASS, envelope)
     # Less its 2-second running mean: a noise's slow swells are no beat.
     envelope = envelope - scipy.ndimage.uniform_filter1d(envelope, int(2 * FPS))
     if not envelope.any():
@@ -183,7 +198,7 @@ def tempo_estimate(
     if coarse is None:
         return None, 0.0
     bpm = _tempo_refine(acf, coarse)
-    confidence = float(np.clip(_repeat(acf, bpm), 0.0, 1.0))
+    confidence = _tempo_confidence(acf, bpm)
     if (
         confidence < MIN_BPM_CONFIDENCE
         or not TEMPO_MIN * 0.98 <= bpm <= TEMPO_MAX * 1.02
@@ -212,6 +227,15 @@ def _repeat(acf: np.ndarray, bpm: np.ndarray | float) -> np.ndarray:
     """How well the envelope repeats after one beat at `bpm` (normalised ACF)."""
     lag = 60.0 * FPS / np.asarray(bpm, dtype=float)
     return np.interp(lag, np.arange(len(acf)), acf)
+
+
+def _tempo_confidence(acf: np.ndarray, bpm: float) -> float:
+    """How well the envelope repeats after one beat, two or a bar (four) at
+    `bpm`: a syncopated groove repeats by the bar more than by the beat. Songs
+    with a steady beat score 0.8 and more; a poor separation's stems, which
+    keep only traces of the beat, score under 0.4 and get no answer."""
+    repeats = _repeat(acf, np.array([bpm, bpm / 2, bpm / 4]))
+    return float(np.clip(repeats.max(), 0.0, 1.0))
 
 
 def _pulse(envelope: np.ndarray, bpm: np.ndarray) -> np.ndarray:
