@@ -1,15 +1,18 @@
 """The landing-page demo: the sample song, run through the real stemworker.
 
 `load_demo_content` calls these directly (no RQ worker needed): it writes the
-original to `SHARED_ROOT/demo/<song id>/`, asks the stemworker for a two-stem
+original to `SHARED_ROOT/demo/<song id>/` (and on s3 stores it, and every stem,
+in the bucket under the same key), asks the stemworker for a two-stem
 vocals separation (htdemucs) and a six-stem one (htdemucs_6s), waits for each,
 and records every file with its waveform peaks.
 """
 
+import contextlib
 import logging
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from jobs.decoding import AudioTooLong, UnreadableAudio, canonical_decode
 from jobs.encoding import FinishedStem, StemUnreadable, stems_finish
 from jobs.runner import client
 from jobs.stemworker import SeparationRequest, StemworkerUnavailable, models_list
+from jobs.store import StoredFileMissing, content_type_for, store
 
 from .models import SampleSong, SampleTrack
 from .synth import RATE, sample_song
@@ -65,7 +69,7 @@ def sample_song_is_complete(song: SampleSong) -> bool:
 def sample_song_write_original(song: SampleSong) -> SampleTrack:
     """(Re)write the original mix: the editor's upload, or the song made in code."""
     folder = storage.demo_dir(song.pk) / SampleTrack.Set.ORIGINAL
-    shutil.rmtree(folder, ignore_errors=True)
+    _folder_clear(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if song.source:
         extension = Path(song.source.name).suffix.lstrip(".").lower()
@@ -88,21 +92,31 @@ def sample_song_write_original(song: SampleSong) -> SampleTrack:
     return _track_save(song, SampleTrack.Set.ORIGINAL, [mix])[0]
 
 
+def _folder_clear(folder: Path) -> None:
+    """Remove a stem set's files, stored and local."""
+    store().remove(storage.relative(folder))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _track_save(
     song: SampleSong, stem_set: str, files: list[FinishedStem]
 ) -> list[SampleTrack]:
-    tracks = [
-        SampleTrack(
-            song=song,
-            stem_set=stem_set,
-            name=file.name,
-            relative_path=storage.relative(file.path),
-            size_bytes=file.path.stat().st_size,
-            duration_seconds=file.duration_seconds,
-            peaks=file.peaks,
+    tracks = []
+    for file in files:
+        key = storage.relative(file.path)
+        size = file.path.stat().st_size
+        store().keep(key, file.path, content_type=content_type_for(key))
+        tracks.append(
+            SampleTrack(
+                song=song,
+                stem_set=stem_set,
+                name=file.name,
+                relative_path=key,
+                size_bytes=size,
+                duration_seconds=file.duration_seconds,
+                peaks=file.peaks,
+            )
         )
-        for file in files
-    ]
     with transaction.atomic():
         song.tracks.filter(stem_set=stem_set).delete()
         SampleTrack.objects.bulk_create(tracks)
@@ -131,7 +145,7 @@ def stemworker_wait(*, timeout: float) -> dict[str, str]:
 def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None:
     """Run the original through both stem sets; marks the song ready or failed."""
     original = song.tracks.filter(stem_set=SampleTrack.Set.ORIGINAL).first()
-    if original is None or not original.path.is_file():
+    if original is None or not store().exists(original.relative_path):
         original = sample_song_write_original(song)
     try:
         offered = stemworker_wait(timeout=wait_seconds)
@@ -142,14 +156,26 @@ def sample_song_separate(song: SampleSong, *, wait_seconds: float = 120) -> None
                 raise DemoError(
                     f"{spec.model} cannot run on the stemworker: {offered[spec.model]}."
                 )
-        for spec in STEM_SETS:
-            _separate_set(song, spec, original.path)
+        with _original_local(original) as original_file:
+            for spec in STEM_SETS:
+                _separate_set(song, spec, original_file)
     except DemoError as error:
         song.status, song.error = SampleSong.Status.FAILED, str(error)[:500]
         song.save(update_fields=["status", "error", "updated_at"])
         raise
     song.status, song.error = SampleSong.Status.READY, ""
     song.save(update_fields=["status", "error", "updated_at"])
+
+
+@contextlib.contextmanager
+def _original_local(original: SampleTrack) -> Iterator[Path]:
+    """The original mix as a local file (on s3, a copy from the bucket)."""
+    with contextlib.ExitStack() as copies:
+        try:
+            path = copies.enter_context(store().local_copy(original.relative_path))
+        except StoredFileMissing as missing:
+            raise DemoError("The sample song's original file is missing.") from missing
+        yield path
 
 
 def _canonical_decode(song: SampleSong, original: Path) -> tuple[Path, float]:
@@ -189,7 +215,7 @@ def _separate_set(song: SampleSong, spec: StemSetSpec, original: Path) -> None:
         )
         state = client.follow(separation_id)
         folder = storage.demo_dir(song.pk) / spec.stem_set
-        shutil.rmtree(folder, ignore_errors=True)
+        _folder_clear(folder)
         stems = sorted(
             (str(s["name"]), Path(s["path"])) for s in state.get("stems", [])
         )

@@ -13,11 +13,13 @@ from .models import SampleTrack
 @require_GET
 def demo_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
     track = get_object_or_404(SampleTrack.objects.select_related("song"), pk=pk)
-    if not track.path.is_file():
-        raise Http404("This demo file is missing.")
     filename = f"{track.song.title} - {track.name}{track.path.suffix}"
-    response = downloads.file_response(
-        request, track.path, filename=filename, as_attachment=False
-    )
-    response["Cache-Control"] = "public, max-age=3600"
+    try:
+        response = downloads.stored_file_response(
+            request, track.relative_path, filename=filename, as_attachment=False
+        )
+    except downloads.StemFileMissing as missing:
+        raise Http404("This demo file is missing.") from missing
+    if response.status_code != 302:  # a presigned redirect must not be cached
+        response["Cache-Control"] = "public, max-age=3600"
     return response

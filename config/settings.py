@@ -273,6 +273,21 @@ SHARED_VOLUME_MAX_FILL_PERCENT = env.float(
 # Downloads go through nginx's internal location in production.
 SENDFILE_ACCEL_PREFIX = env("SENDFILE_ACCEL_PREFIX", default="")
 
+# --- Where files live for good (jobs/store.py) --------------------------------
+# filesystem: in SHARED_ROOT, one folder every process mounts. s3: in a bucket
+# of any S3-compatible store; SHARED_ROOT is then each host's own scratch.
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="filesystem")
+# django-storages' names. Credentials: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or whatever else boto3 finds (an instance role).
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="")  # empty: AWS itself
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="")
+AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
+AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
+# How long a presigned download link works: long enough to start a download or
+# a stream (a seek asks again through us), short enough not to be shared.
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
+
 # --- Webhooks (webhooks/) ----------------------------------------------------
 # Off: events go to public addresses only. On: also loopback and private
 # networks (tests, self-hosters whose receivers sit on their own network).

@@ -135,6 +135,14 @@ RETRY_AFTER = OpenApiParameter(
 )
 
 
+# Downloads on object storage (STORAGE_BACKEND=s3): the bytes come from the store.
+PRESIGNED_REDIRECT = OpenApiResponse(
+    description="On object storage: a redirect (`Location`) to a presigned URL of "
+    "the file, valid for a few minutes. Follow it without this API's "
+    "Authorization header (curl -L does that for another host)."
+)
+
+
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """Documented error answers with the common body: 401 and 429 always."""
     wanted = sorted({401, 429, *statuses})

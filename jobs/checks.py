@@ -1,5 +1,6 @@
 """Start-up checks: the time limits of a job, taken together (jobs/budget.py),
-and the decoder every upload goes through (jobs/decoding.py)."""
+the decoder every upload goes through (jobs/decoding.py), the database and
+the storage backend (jobs/store.py)."""
 
 from typing import Any
 
@@ -45,3 +46,29 @@ def database_check(**kwargs: Any) -> list[CheckMessage]:
             id="jobs.W002",
         )
     ]
+
+
+def storage_check(**kwargs: Any) -> list[CheckMessage]:
+    """STORAGE_BACKEND names a backend, and s3 names its bucket."""
+    from django.conf import settings
+
+    from .store import BACKENDS
+
+    if settings.STORAGE_BACKEND not in BACKENDS:
+        return [
+            Error(
+                f"STORAGE_BACKEND is {settings.STORAGE_BACKEND!r}.",
+                hint=f"Set it to one of {', '.join(BACKENDS)}.",
+                id="jobs.E003",
+            )
+        ]
+    if settings.STORAGE_BACKEND == "s3" and not settings.AWS_STORAGE_BUCKET_NAME:
+        return [
+            Error(
+                "STORAGE_BACKEND is s3 but no bucket is named.",
+                hint="Set AWS_STORAGE_BUCKET_NAME (and AWS_S3_ENDPOINT_URL for a "
+                "store other than AWS S3).",
+                id="jobs.E004",
+            )
+        ]
+    return []

@@ -1,6 +1,7 @@
 """The shared volume: where each file lives, what may stay, how full it may get.
 
-Layout under SHARED_ROOT:
+Layout under SHARED_ROOT (and, on STORAGE_BACKEND=s3, the keys in the bucket:
+uploads, outputs and demo; see jobs/store.py):
     tmp/                 uploads while they arrive and are decoded
     uploads/<job id>/    the canonical decode of the upload (never the upload
                          itself), only while its job is active
@@ -8,14 +9,19 @@ Layout under SHARED_ROOT:
     outputs/<job id>/    the stems (and the zip) until they expire
     demo/<song id>/      the landing page's sample song and its stems
 
-The sweeper (cron) removes whatever a crash or a lost race left behind; the disk
-budget refuses new uploads while the volume is too full, rather than letting
-it fill.
+On s3, SHARED_ROOT is the host's own scratch: an upload is decoded there and
+stored, a worker fetches its job's input there (`input_local`), encodes the
+stems there and stores them, and `scratch_clean` empties it after the job.
+
+The sweeper (cron) removes whatever a crash or a lost race left behind, in the
+store and in the scratch; the disk budget refuses new uploads while the volume
+is too full, rather than letting it fill.
 """
 
 import logging
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +30,7 @@ from core.errors import DomainError
 
 from . import messages
 from .models import Job, JobQuerySet
+from .store import is_shared_folder, store
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +59,24 @@ def staging_dir() -> Path:
     return root() / "tmp"
 
 
-def upload_dir(job: Job) -> Path:
-    return root() / "uploads" / str(job.pk)
+JobRef = Job | uuid.UUID | str  # a job, or the id it has (or will have)
 
 
-def canonical_path(job: Job) -> Path:
+def _job_id(job: JobRef) -> str:
+    return str(job.pk if isinstance(job, Job) else job)
+
+
+def upload_dir(job: JobRef) -> Path:
+    return root() / "uploads" / _job_id(job)
+
+
+def canonical_path(job: JobRef) -> Path:
     """Our decode of the upload, all the stemworker reads (jobs/decoding.py)."""
     return upload_dir(job) / "input.wav"
+
+
+def canonical_key(job: JobRef) -> str:
+    return relative(canonical_path(job))
 
 
 def work_dir(separation_id: str) -> Path:
@@ -82,11 +100,35 @@ def relative(path: Path) -> str:
     return str(path.relative_to(root()))
 
 
-def upload_remove(job: Job) -> None:
+def upload_keep(job: JobRef, canonical: Path) -> None:
+    """Store a decoded upload as the input of the job (that will be) `job`."""
+    store().keep(canonical_key(job), canonical, content_type="audio/wav")
+
+
+def input_local(job: Job) -> Path:
+    """The job's input as a local file for the stemworker: on s3, fetched into
+    this host's scratch (once; a second start finds it there)."""
+    path = canonical_path(job)
+    if not path.is_file():
+        store().fetch(canonical_key(job), path)
+    return path
+
+
+def scratch_clean(job: Job) -> None:
+    """Empty this host's scratch of the job once it ended (s3 only: on the
+    filesystem backend the scratch is where the files are kept)."""
+    if not is_shared_folder():
+        shutil.rmtree(upload_dir(job), ignore_errors=True)
+        shutil.rmtree(output_dir(job), ignore_errors=True)
+
+
+def upload_remove(job: JobRef) -> None:
+    store().remove(f"uploads/{_job_id(job)}")
     shutil.rmtree(upload_dir(job), ignore_errors=True)
 
 
 def outputs_remove(job: Job) -> None:
+    store().remove(f"outputs/{job.pk}")
     shutil.rmtree(output_dir(job), ignore_errors=True)
 
 
@@ -125,11 +167,16 @@ def shared_volume_sweep(*, now: float | None = None) -> int:
         Job.objects.filter(status=Job.Status.SUCCEEDED, files_purged_at__isnull=True)
     )
     removed = 0
-    for folder, keep in (
-        ("uploads", active),
-        ("work", active),
-        ("outputs", kept_outputs),
-    ):
+    files = store()
+    for folder, keep in (("uploads", active), ("outputs", kept_outputs)):
+        for stored in files.entries(folder):
+            if stored.name not in keep and now - stored.modified > SWEEP_GRACE_SECONDS:
+                files.remove(f"{folder}/{stored.name}")
+                removed += 1
+    scratch = [("work", active)]
+    if not is_shared_folder():  # else these are the folders swept above
+        scratch += [("uploads", active), ("outputs", active)]
+    for folder, keep in scratch:
         for entry in _entries(root() / folder):
             if entry.name not in keep and _age(entry, now) > SWEEP_GRACE_SECONDS:
                 _remove(entry)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.types import signed_in_user
-from core.api import RETRY_AFTER, error_responses
+from core.api import PRESIGNED_REDIRECT, RETRY_AFTER, error_responses
 from jobs import selectors as job_selectors
 from jobs.delivery import downloads
 from jobs.models import Job
@@ -174,20 +174,25 @@ class MixDownloadApi(APIView):
         operation_id="mixes_download",
         summary="Download a mix",
         description="Supports `Range`; 404 `not_ready` until it is rendered, 410 "
-        "`files_expired` once the job's files are gone.",
+        "`files_expired` once the job's files are gone. On object storage the "
+        "answer is a 302 to a presigned URL valid for a few minutes.",
         responses={
             (200, "audio/mpeg"): bytes,
             (200, "audio/wav"): bytes,
             (200, "audio/flac"): bytes,
+            302: PRESIGNED_REDIRECT,
             **error_responses(404, 410),
         },
         parameters=[RETRY_AFTER],
     )
     def get(self, request: Request, pk: str, mix_id: str) -> Any:
         mix = _own_mix(request, pk, mix_id)
-        return downloads.file_response(
-            request._request,
-            services.mix_file(mix),
-            filename=services.mix_filename(mix),
-            as_attachment=request.query_params.get("inline") != "1",
-        )
+        try:
+            return downloads.stored_file_response(
+                request._request,
+                services.mix_key(mix),
+                filename=services.mix_filename(mix),
+                as_attachment=request.query_params.get("inline") != "1",
+            )
+        except downloads.StemFileMissing as missing:
+            raise services.MixNotReady(services.MIX_NOT_READY) from missing

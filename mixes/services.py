@@ -7,10 +7,11 @@ request for it is answered at once. Rendering runs on an RQ worker, never in a
 web request; mixes cost no credit.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
-import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from django.utils import timezone
 from core.errors import DomainError
 from jobs import catalog, storage
 from jobs.models import Job
+from jobs.store import content_type_for, store
 from webhooks.models import EventType
 from webhooks.services import event_publish
 
@@ -234,15 +236,17 @@ class MixNotReady(DomainError):
     status_code = 404
 
 
-def mix_file(mix: Mix) -> Path:
-    """The rendered file, for a download. Raises MixNotReady until it is
-    rendered, FilesExpired once the job's files are gone."""
+MIX_NOT_READY = "This mix is not ready yet: its status says how far it is."
+
+
+def mix_key(mix: Mix) -> str:
+    """Where the rendered file is stored, for a download. Raises MixNotReady
+    until it is rendered, FilesExpired once the job's files are gone."""
     if mix.job.expired:
         raise FilesExpired("This mix was deleted with the song's stems, which expired.")
-    path = storage.root() / mix.relative_path if mix.relative_path else None
-    if mix.status != Mix.Status.SUCCEEDED or path is None or not path.is_file():
-        raise MixNotReady("This mix is not ready yet: its status says how far it is.")
-    return path
+    if mix.status != Mix.Status.SUCCEEDED or not mix.relative_path:
+        raise MixNotReady(MIX_NOT_READY)
+    return mix.relative_path
 
 
 def mix_render(*, mix_id: str) -> bool:
@@ -261,33 +265,42 @@ def mix_render(*, mix_id: str) -> bool:
     parameters = MixParameters(**mix.parameters)
     if job.expired:
         return _fail(mix, "The stems of this song expired before the mix was made.")
-    stems = {stem.name: stem.path for stem in job.stems.defer("peaks")}
-    folder = storage.output_dir(job) / "mixes"
-    dest = folder / f"{mix.pk}.{parameters.output_format}"
-    partial = folder / f".{mix.pk}-{uuid.uuid4().hex}.{parameters.output_format}"
+    stems = {stem.name: stem.relative_path for stem in job.stems.defer("peaks")}
+    files = store()
+    key = storage.relative(
+        storage.output_dir(job) / "mixes" / f"{mix.pk}.{parameters.output_format}"
+    )
+    # Rendered in this host's scratch, then stored (on the filesystem, renamed
+    # into place: nobody ever sees half a mix).
+    scratch = storage.staging_dir() / f"mix-{uuid.uuid4().hex}"
+    partial = scratch / Path(key).name
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        result = render.mix_render(
-            {name: stems[name] for name in parameters.gains},
-            parameters.spec(),
-            partial,
-            progress=_progress_writer(mix),
-        )
-        os.replace(partial, dest)
+        scratch.mkdir(parents=True)
+        with contextlib.ExitStack() as copies:
+            local = {
+                name: copies.enter_context(files.local_copy(stems[name]))
+                for name in parameters.gains
+            }
+            result = render.mix_render(
+                local, parameters.spec(), partial, progress=_progress_writer(mix)
+            )
+        size = partial.stat().st_size
+        files.keep(key, partial, content_type=content_type_for(key))
     except Exception:
         logger.exception("mix %s of job %s failed", mix.pk, job.pk)
-        partial.unlink(missing_ok=True)
         return _fail(mix, RENDER_FAILED)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     done = Mix.objects.filter(pk=mix.pk, status=Mix.Status.RUNNING).update(
         status=Mix.Status.SUCCEEDED,
         progress=100,
-        relative_path=storage.relative(dest),
-        size_bytes=dest.stat().st_size,
+        relative_path=key,
+        size_bytes=size,
         duration_seconds=result.duration,
         finished_at=timezone.now(),
     )
     if not done:  # the job (and the mix with it) went meanwhile
-        dest.unlink(missing_ok=True)
+        files.remove(key)
         return False
     _publish_ready(mix)
     return True

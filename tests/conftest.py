@@ -126,3 +126,30 @@ def stemworker_url(shared_stemworker) -> str:  # type: ignore[no-untyped-def]
 def live_stemworker(stemworker_url, settings):  # type: ignore[no-untyped-def]
     settings.STEMWORKER_URL = stemworker_url
     return stemworker_url
+
+
+# --- Object storage: a local S3-compatible server (tests/helpers/s3.py) ---------
+
+
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    from tests.helpers.s3 import s3_server_running
+
+    with s3_server_running() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings):  # type: ignore[no-untyped-def]
+    """STORAGE_BACKEND=s3 on a fresh bucket of the local server, for one test;
+    yields the bucket's name."""
+    from tests.helpers.s3 import KEY_ID, REGION, SECRET
+
+    bucket = s3_server.bucket_create()
+    settings.STORAGE_BACKEND = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_S3_ENDPOINT_URL = s3_server.endpoint_url
+    settings.AWS_S3_REGION_NAME = REGION
+    settings.AWS_ACCESS_KEY_ID = KEY_ID
+    settings.AWS_SECRET_ACCESS_KEY = SECRET
+    return bucket

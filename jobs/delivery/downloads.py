@@ -5,14 +5,17 @@ the responders here decide everything else in one place: which stem, whether
 it expired (410), whether its file is there (404), and the bytes. Refusals are
 DomainErrors: the API renders them as JSON, the site as plain text.
 
-Behind nginx (SENDFILE_ACCEL_PREFIX set) Django only answers with an
+On STORAGE_BACKEND=s3 the answer is a redirect to a presigned URL of the
+bucket, valid for AWS_QUERYSTRING_EXPIRE seconds and naming the file, after
+our ownership check: the bytes never pass through us. On the filesystem,
+behind nginx (SENDFILE_ACCEL_PREFIX set), Django only answers with an
 `X-Accel-Redirect` header and nginx sends the file; locally Django streams the
 file itself, with Range support so the browser's audio player can seek.
 """
 
-import mimetypes
-import os
+import contextlib
 import re
+import shutil
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -20,22 +23,23 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from core.errors import DomainError
 from jobs import catalog, messages, selectors, storage
 from jobs.models import Job
+from jobs.store import StoredFileMissing, content_type_for, store
 
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CONTENT_TYPES = {
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "zip": "application/zip",
-}
 
 
 class StemsExpired(DomainError):
@@ -60,11 +64,9 @@ def stem_response(
     the job does not have, StemsExpired or StemFileMissing."""
     stem = selectors.stem_get(job=job, name=name)
     _ensure_not_expired(job)
-    if not stem.path.is_file():
-        raise StemFileMissing(messages.STEM_MISSING)
-    return file_response(
+    return stored_file_response(
         request,
-        stem.path,
+        stem.relative_path,
         filename=stem_filename(job, stem.name, stem.extension),
         as_attachment=as_attachment,
     )
@@ -76,9 +78,9 @@ def zip_response(request: HttpRequest, *, job: Job) -> HttpResponseBase:
     if job.status != Job.Status.SUCCEEDED:
         raise StemsNotReady(messages.NO_STEMS_YET)
     _ensure_not_expired(job)
-    return file_response(
+    return stored_file_response(
         request,
-        job_zip_path(job),
+        job_zip_key(job),
         filename=f"{job.title} - stems.zip",
         as_attachment=True,
     )
@@ -89,14 +91,42 @@ def _ensure_not_expired(job: Job) -> None:
         raise StemsExpired(messages.STEMS_EXPIRED)
 
 
+def stored_file_response(
+    request: HttpRequest,
+    key: str,
+    *,
+    filename: str,
+    as_attachment: bool,
+) -> HttpResponseBase:
+    """Answer with the stored file `key`: a redirect to a presigned URL on s3,
+    the file itself on the filesystem. Raises StemFileMissing."""
+    files = store()
+    url = files.download_url(
+        key,
+        filename=filename,
+        content_type=content_type_for(key),
+        as_attachment=as_attachment,
+    )
+    if url is None:
+        path = Path(settings.SHARED_ROOT) / key
+        if not path.is_file():
+            raise StemFileMissing(messages.STEM_MISSING)
+        return file_response(
+            request, path, filename=filename, as_attachment=as_attachment
+        )
+    if not files.exists(key):
+        raise StemFileMissing(messages.STEM_MISSING)
+    response = HttpResponseRedirect(url)
+    # The link expires in minutes: never reuse this redirect from a cache.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def file_response(
     request: HttpRequest, path: Path, *, filename: str, as_attachment: bool
 ) -> HttpResponseBase:
     """Answer with the file at `path` (inside SHARED_ROOT), Range requests included."""
-    extension = path.suffix.lstrip(".").lower()
-    content_type = CONTENT_TYPES.get(extension) or (
-        mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    )
+    content_type = content_type_for(path.name)
     disposition = content_disposition_header(as_attachment, filename)
     response: HttpResponseBase
     if settings.SENDFILE_ACCEL_PREFIX:
@@ -159,28 +189,35 @@ def stem_filename(job: Job, stem_name: str, extension: str) -> str:
     return f"{job.title} - {stem_name}.{extension}"
 
 
-def job_zip_path(job: Job) -> Path:
-    """The zip of all of a job's stems, built once on first request.
+def job_zip_key(job: Job) -> str:
+    """The zip of all of a job's stems, built once on first request and stored.
 
-    Written to a temporary name and renamed, so concurrent requests never see
-    half a zip; stored without compression (audio does not compress).
+    Built in this host's scratch and then stored (on the filesystem, renamed
+    into place), so concurrent requests never see half a zip; stored without
+    compression (audio does not compress).
     """
-    target = storage.zip_path(job)
-    if target.exists():
-        return target
+    key = storage.relative(storage.zip_path(job))
+    files = store()
+    if files.exists(key):
+        return key
     stems = sorted(
         job.stems.defer("peaks"), key=lambda stem: catalog.stem_sort_key(stem.name)
     )
-    if not stems or not all(stem.path.is_file() for stem in stems):
+    if not stems:
         raise StemFileMissing(messages.STEM_MISSING)
-    partial = target.with_name(f".stems-{uuid.uuid4().hex}.zip")
+    scratch = storage.staging_dir() / f"zip-{uuid.uuid4().hex}"
+    partial = scratch / storage.ZIP_NAME
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            for stem in stems:
-                archive.write(
-                    stem.path, arcname=stem_filename(job, stem.name, stem.extension)
-                )
-        os.replace(partial, target)
+        scratch.mkdir(parents=True)
+        with contextlib.ExitStack() as copies:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+                for stem in stems:
+                    name = stem_filename(job, stem.name, stem.extension)
+                    local = copies.enter_context(files.local_copy(stem.relative_path))
+                    zf.write(local, arcname=name)
+        files.keep(key, partial, content_type=content_type_for(key))
+    except StoredFileMissing as missing:
+        raise StemFileMissing(messages.STEM_MISSING) from missing
     finally:
-        partial.unlink(missing_ok=True)
-    return target
+        shutil.rmtree(scratch, ignore_errors=True)
+    return key

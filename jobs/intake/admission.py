@@ -3,7 +3,6 @@
 The entry point of the site's form and of POST /api/v1/jobs/ alike.
 """
 
-import shutil
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -91,16 +90,19 @@ def jobs_admit(
 ) -> list[Job]:
     """Admit one job per staged upload, all or nothing.
 
-    Atomic, with the user's credit account locked: checks the active-job cap and
-    the balance for the whole batch, debits one credit per job, moves each
-    upload to `uploads/<job id>/`, and gives the dispatcher one turn per job
-    once committed. Raises TooManyActiveJobs or InsufficientCredits, having
-    created nothing; the staged files are then the caller's to discard. With
+    First stores each upload as its job's input (`uploads/<job id>/`, before
+    any lock: on s3 that is an upload to the bucket). Then, atomic, with the
+    user's credit account locked: checks the active-job cap and the balance for
+    the whole batch, debits one credit per job, and gives the dispatcher one
+    turn per job once committed. Raises TooManyActiveJobs or
+    InsufficientCredits, having created nothing and discarded the uploads. With
     `idempotency`, a key already used returns the jobs it created (staged files
     discarded) and a new key is recorded with the jobs, under the same lock.
     """
     created: list[Job] = []
     try:
+        for item in staged:
+            item.keep()  # before the lock: on s3 this uploads to the bucket
         with transaction.atomic():
             account = account_lock(user)
             if idempotency is not None:
@@ -117,8 +119,7 @@ def jobs_admit(
             count = len(created)
             transaction.on_commit(lambda: turns.turns_add(count))
     except BaseException:
-        for job in created:
-            shutil.rmtree(storage.upload_dir(job), ignore_errors=True)
+        uploads_discard(staged)
         raise
     return created
 
@@ -148,6 +149,7 @@ def _check_admission(user: "User", balance: int, wanted: int) -> None:
 
 def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
     job = Job.objects.create(
+        id=item.job_id,
         user=user,
         original_filename=item.original_filename,
         input_extension=item.extension,
@@ -158,6 +160,4 @@ def _job_admit(user: "User", item: StagedUpload, options: JobOptions) -> Job:
         duration_seconds=item.duration,
     )
     credits_debit(user=user, amount=1, job=job)
-    storage.upload_dir(job).mkdir(parents=True, exist_ok=True)
-    item.path.replace(storage.canonical_path(job))
     return job

@@ -7,7 +7,7 @@ the file as it came is deleted as soon as it is decoded, admitted or not.
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -27,6 +27,15 @@ class StagedUpload:
     original_filename: str
     extension: str
     duration: float  # what decoding counted, never what a header claimed
+    # The id its job will have: the decode is stored under it before the job
+    # exists (on s3 an upload that must not happen while the account is locked).
+    job_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    kept: bool = False
+
+    def keep(self) -> None:
+        """Store the decode as its job's input; `path` is gone afterwards."""
+        storage.upload_keep(self.job_id, self.path)
+        self.kept = True
 
 
 def upload_stage(upload: UploadedFile) -> StagedUpload:
@@ -91,3 +100,6 @@ def _decode(received: Path, canonical: Path, original: str) -> float:
 def uploads_discard(staged: Sequence[StagedUpload]) -> None:
     for item in staged:
         item.path.unlink(missing_ok=True)
+        if item.kept:
+            storage.upload_remove(item.job_id)
+            item.kept = False

@@ -1,4 +1,5 @@
-"""Collecting a finished separation: its stems, encoded and measured, in outputs/."""
+"""Collecting a finished separation: its stems, encoded and measured, in outputs/
+(on s3, encoded in this host's scratch and stored in the bucket)."""
 
 import logging
 import time
@@ -9,6 +10,7 @@ from typing import Any
 from jobs import lifecycle, messages, storage
 from jobs.encoding import StemUnreadable, stems_finish
 from jobs.models import Job
+from jobs.store import content_type_for, store
 
 from .client import SeparationFailed
 
@@ -36,9 +38,9 @@ def reported_stems(state: dict[str, Any], separation_id: str) -> list[tuple[str,
 
 def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
     """Put the stems in `outputs/<job id>/` in the format asked for (encoded
-    from the stemworker's WAVs all at once, measured in the same pass), and mark
-    the job succeeded (lifecycle.job_succeed). Safe to repeat: a retry finds the
-    files already there. False when the job was no longer running.
+    from the stemworker's WAVs all at once, measured in the same pass, then
+    stored), and mark the job succeeded (lifecycle.job_succeed). Safe to
+    repeat. False when the job was no longer running.
 
     Raises SeparationFailed when a stem cannot be read or encoded.
     """
@@ -55,14 +57,19 @@ def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
         job.output_format,
         time.monotonic() - started,
     )
-    files = [
-        lifecycle.StemFile(
-            name=stem.name,
-            relative_path=storage.relative(stem.path),
-            size_bytes=stem.path.stat().st_size,
-            duration_seconds=stem.duration_seconds,
-            peaks=stem.peaks,
+    files = []
+    for stem in finished:
+        key = storage.relative(stem.path)
+        size = stem.path.stat().st_size
+        # On s3 an upload from this host's scratch; on the filesystem, nothing.
+        store().keep(key, stem.path, content_type=content_type_for(key))
+        files.append(
+            lifecycle.StemFile(
+                name=stem.name,
+                relative_path=key,
+                size_bytes=size,
+                duration_seconds=stem.duration_seconds,
+                peaks=stem.peaks,
+            )
         )
-        for stem in finished
-    ]
     return lifecycle.job_succeed(job=job, stems=files)

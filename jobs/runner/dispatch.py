@@ -19,6 +19,7 @@ from django.utils import timezone
 from jobs import budget, lifecycle, messages, selectors, storage
 from jobs.models import Job
 from jobs.stemworker import SeparationRequest
+from jobs.store import StoredFileMissing
 
 from . import client
 from .client import Outcome, StartAttempt
@@ -29,10 +30,11 @@ logger = logging.getLogger(__name__)
 def separation_request(
     job: Job, *, timeout_seconds: int | None = None
 ) -> SeparationRequest:
-    """What the stemworker is asked to do for this job."""
+    """What the stemworker is asked to do for this job (its input fetched into
+    this host's scratch first, on s3). Raises StoredFileMissing."""
     return SeparationRequest(
         id=str(job.pk),
-        input_path=str(storage.canonical_path(job)),
+        input_path=str(storage.input_local(job)),
         model=job.model,
         two_stems=job.two_stems or None,
         output_format=job.output_format,
@@ -97,7 +99,10 @@ def _try_fairest(down_since: float | None) -> _Try | None:
         )
         if job is None:
             return None
-        attempt = client.start_once(separation_request(job))
+        try:
+            attempt = client.start_once(separation_request(job))
+        except StoredFileMissing:
+            attempt = StartAttempt(Outcome.REJECTED, messages.INPUT_LOST)
         if attempt.outcome is Outcome.STARTED:
             started = lifecycle.job_start(job_id=str(job.pk))
             if started is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs import budget, lifecycle, messages, turns
+from jobs import budget, lifecycle, messages, storage, turns
 from jobs.logs import job_logging_context
 from jobs.models import Job
 
@@ -74,6 +74,7 @@ def _run_to_end(job: Job) -> None:
         raise
     finally:
         client.discard(separation_id)
+        storage.scratch_clean(job)
 
 
 def _separate(job: Job) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """Tempo and key of a succeeded job, detected once from its stems (an RQ task
 after success: never on the job's path)."""
 
+import contextlib
 import logging
 import time
 
 from jobs.analysis import song_analyse
 from jobs.models import Job
+from jobs.store import store
 
 logger = logging.getLogger(__name__)
 
@@ -18,10 +20,15 @@ def job_tempo_and_key_detect(*, job_id: str) -> bool:
     ).first()
     if job is None:
         return False
-    stems = [(stem.name, stem.path) for stem in job.stems.defer("peaks")]
     started = time.monotonic()
     try:
-        analysis = song_analyse(stems)
+        with contextlib.ExitStack() as copies:
+            files = store()
+            stems = [
+                (stem.name, copies.enter_context(files.local_copy(stem.relative_path)))
+                for stem in job.stems.defer("peaks")
+            ]
+            analysis = song_analyse(stems)
     except Exception:
         logger.exception("job %s: tempo and key detection failed", job.pk)
         return False

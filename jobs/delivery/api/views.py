@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.types import signed_in_user
-from core.api import RETRY_AFTER, ApiPagination, error_responses
+from core.api import PRESIGNED_REDIRECT, RETRY_AFTER, ApiPagination, error_responses
 from core.throttling import ApiRateThrottle, JobCreateRateThrottle
 from jobs import catalog, lifecycle, messages, selectors, storage
 from jobs.intake.admission import jobs_submit
@@ -230,6 +230,7 @@ class StemDownloadApi(OwnJobApiView):
         description="Supports `Range`; the file name is `<song> - <stem>.<ext>`.",
         responses={
             **_binary("The stem's audio.", "audio/mpeg", "audio/wav", "audio/flac"),
+            302: PRESIGNED_REDIRECT,
             416: RANGE_REFUSED,
             **error_responses(404, 410),
         },
@@ -255,6 +256,7 @@ class JobZipApi(OwnJobApiView):
         description="404 `not_ready` until the job has succeeded; supports `Range`.",
         responses={
             **_binary("A zip of every stem.", "application/zip"),
+            302: PRESIGNED_REDIRECT,
             416: RANGE_REFUSED,
             **error_responses(404, 410),
         },
