@@ -4,6 +4,7 @@ Values are read from the process environment first, then from a local `.env`
 file (which `make run` writes on first run). See `.env.example` for the list.
 """
 
+import socket
 from pathlib import Path
 
 import environ
@@ -263,6 +264,16 @@ STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=2.0)
 # RQ worker processes `manage.py rqworkers` starts; 0: two per stemworker slot,
 # plus one (jobs/management/commands/rqworkers.py).
 RQ_WORKERS = env.int("RQ_WORKERS", default=0)
+# This machine's name among the separation hosts (jobs/hosts.py): each host's
+# workers say which jobs they run under it, and its heartbeat keeps its row.
+MUXMINUS_HOST = env("MUXMINUS_HOST", default=socket.gethostname())[:100]
+HOST_BEAT_SECONDS = env.float("HOST_BEAT_SECONDS", default=10.0)
+# After a SIGTERM a host finishes what it runs for this long, then hands back
+# to the queue whatever is still separating (keep it under the orchestrator's
+# stop grace period, docker-compose.worker.yml: 60 s).
+HOST_DRAIN_SECONDS = env.float("HOST_DRAIN_SECONDS", default=45.0)
+# /healthz lists the hosts to requests bearing this token (empty: to staff only).
+HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", default="")
 # A running job whose worker has not checked in for this long is failed by the
 # reaper (credit back): its worker was killed or lost its machine.
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=120)

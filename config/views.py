@@ -1,7 +1,9 @@
 """Operational endpoints, and the error pages (JSON under /api/)."""
 
+import hmac
 import logging
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, connection
 from django.http import (
@@ -17,13 +19,15 @@ from django_rq import get_connection
 from redis.exceptions import RedisError
 
 from core.api import SERVER_ERROR, refusal_message
+from jobs.hosts import hosts_report
 
 logger = logging.getLogger(__name__)
 
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when PostgreSQL and Redis both answer, 503 otherwise."""
+    """200 when PostgreSQL and Redis both answer, 503 otherwise; operators also
+    get the separation hosts seen recently, each with its slots and jobs."""
     checks = {"database": True, "redis": True}
     try:
         with connection.cursor() as cursor:
@@ -37,10 +41,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.exception("health check: redis unreachable")
         checks["redis"] = False
     healthy = all(checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks},
-        status=200 if healthy else 503,
-    )
+    body: dict[str, object] = {"status": "ok" if healthy else "unavailable", **checks}
+    if checks["database"] and _operator(request):
+        body["hosts"] = [report.as_dict() for report in hosts_report()]
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _operator(request: HttpRequest) -> bool:
+    """Staff, or a request bearing HEALTHZ_TOKEN: they also see the hosts."""
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if token and given and hmac.compare_digest(given, token):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_staff)
 
 
 def _api(request: HttpRequest) -> bool:

@@ -3,12 +3,16 @@ lifecycle's services (the only code that changes a job's status or files)."""
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html_join
 
+from .hosts import SEEN_BEATS, host_model_names, hosts_report
 from .lifecycle import job_cancel, job_delete
-from .models import Job, Stem
+from .models import Job, SeparationHost, Stem
 
 
 class StemInline(admin.TabularInline):
@@ -39,9 +43,10 @@ class JobAdmin(admin.ModelAdmin):
         "model",
         "status",
         "progress",
+        "host",
         "created_at",
     ]
-    list_filter = ["status", "model", "output_format"]
+    list_filter = ["status", "model", "output_format", "host"]
     search_fields = ["id", "user__email", "original_filename"]
     readonly_fields = [f.name for f in Job._meta.fields]
     inlines = [StemInline]
@@ -86,3 +91,54 @@ class JobAdmin(admin.ModelAdmin):
         # and refunded first, and every job's files go with it.
         for job in queryset:
             job_delete(job=job)
+
+
+@admin.register(SeparationHost)
+class SeparationHostAdmin(admin.ModelAdmin):
+    """The separation hosts as their heartbeats describe them, with what each
+    runs now; a host unheard of for three beats is shown as gone. Read-only:
+    a host joins by starting its workers and leaves by stopping them."""
+
+    list_display = [
+        "name",
+        "state",
+        "device",
+        "slots",
+        "busy",
+        "models_offered",
+        "running",
+        "seen_at",
+        "started_at",
+    ]
+    readonly_fields = [f.name for f in SeparationHost._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, host: SeparationHost) -> str:
+        age = (timezone.now() - host.seen_at).total_seconds()
+        if age > SEEN_BEATS * settings.HOST_BEAT_SECONDS:
+            return f"gone (last seen {age:.0f} s ago)"
+        if host.draining_since is not None:
+            return "stopping"
+        return "up" if host.reachable else "up, stemworker unreachable"
+
+    @admin.display(description="models")
+    def models_offered(self, host: SeparationHost) -> str:
+        return ", ".join(host_model_names(host))
+
+    @admin.display(description="running now")
+    def running(self, host: SeparationHost) -> str:
+        reports = {report.host.name: report for report in hosts_report()}
+        report = reports.get(host.name)
+        if report is None or not report.running:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<a href="../job/{}/change/">{}</a>',
+            ((job.pk, job.model) for job in report.running),
+        )

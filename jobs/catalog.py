@@ -45,6 +45,12 @@ def models_available() -> list[dict[str, Any]]:
             fresh = all(m["available"] for m in models)
             cache.set(CACHE_KEY, models, 300 if fresh else UNAVAILABLE_CACHE_SECONDS)
         except stemworker.StemworkerUnavailable:
+            # No stemworker here (the web of a deployment whose separation
+            # hosts are elsewhere): what the hosts up now offer.
+            models = _from_hosts()
+            if models:
+                cache.set(CACHE_KEY, models, UNAVAILABLE_CACHE_SECONDS)
+                return models
             logger.warning("stemworker unreachable; listing models from settings")
             models = [
                 {
@@ -57,6 +63,23 @@ def models_available() -> list[dict[str, Any]]:
                 for name in settings.DEMUCS_MODELS
             ]
     return models
+
+
+def _from_hosts() -> list[dict[str, Any]]:
+    from .hosts import hosts_models  # the hosts' heartbeats, in PostgreSQL
+
+    offered = {str(model["name"]): model for model in hosts_models()}
+    return [
+        {
+            "name": name,
+            "stems": list(offered[name].get("stems") or DEFAULT_STEMS),
+            "description": str(offered[name].get("description", "")),
+            "available": bool(offered[name].get("available", True)),
+            "reason": str(offered[name].get("reason") or ""),
+        }
+        for name in settings.DEMUCS_MODELS
+        if name in offered
+    ]
 
 
 def model_is_available(model: dict[str, Any]) -> bool:

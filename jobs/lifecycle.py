@@ -57,8 +57,9 @@ def _publish(job: Job, event_type: str) -> None:
     job_event_publish(job=job, event_type=event_type, render=render)
 
 
-def job_start(*, job_id: str) -> Job | None:
-    """queued -> running. None when it was not queued (someone else has it)."""
+def job_start(*, job_id: str, host: str = "") -> Job | None:
+    """queued -> running on `host`. None when it was not queued (someone else
+    has it)."""
     now = timezone.now()
     updated = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING,
@@ -67,8 +68,27 @@ def job_start(*, job_id: str) -> Job | None:
         separated_at=None,
         progress=0,
         attempts=F("attempts") + 1,
+        host=host,
     )
     return Job.objects.get(pk=job_id) if updated else None
+
+
+def job_hand_back(*, job: Job) -> bool:
+    """running -> queued: its host is stopping, another takes it from the start.
+
+    Nothing is refunded (the job goes on) and its input stays stored. The caller
+    gives the queue a turn for it. False when it was no longer running."""
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED,
+        started_at=None,
+        heartbeat_at=None,
+        separated_at=None,
+        progress=0,
+        host="",
+    )
+    if updated:
+        logger.warning("job %s handed back to the queue by host %s", job.pk, job.host)
+    return bool(updated)
 
 
 def job_check_in(*, job: Job) -> bool:

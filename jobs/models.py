@@ -1,4 +1,4 @@
-"""A separation job and the stems it produced."""
+"""A separation job, the stems it produced, and the hosts that separate."""
 
 import uuid
 from pathlib import Path
@@ -75,6 +75,8 @@ class Job(models.Model):
     bpm_confidence = models.FloatField(null=True, blank=True)
     key = models.CharField(max_length=16, blank=True)
     key_confidence = models.FloatField(null=True, blank=True)
+    # The separation host running it (MUXMINUS_HOST of its worker), once started.
+    host = models.CharField(max_length=100, blank=True)
 
     objects = JobQuerySet.as_manager()
 
@@ -131,6 +133,33 @@ class Job(models.Model):
     def title(self) -> str:
         """The original name without its extension, for display and downloads."""
         return self.original_filename.rsplit(".", 1)[0] or "song"
+
+
+class SeparationHost(models.Model):
+    """A machine running RQ workers and its own stemworker, as it last said
+    (jobs/hosts.py: each host's heartbeat writes its row every few seconds)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    device = models.CharField(max_length=16, blank=True)  # "cpu" or "cuda"
+    slots = models.PositiveSmallIntegerField(default=0)
+    busy = models.PositiveSmallIntegerField(default=0)
+    offered_models = models.JSONField(
+        default=list, help_text="The models it offers, as its stemworker lists them."
+    )
+    reachable = models.BooleanField(
+        default=True, help_text="Whether its stemworker answered the last beat."
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set when it was told to stop (SIGTERM): it starts nothing new, and hands
+    # back what is still separating after HOST_DRAIN_SECONDS.
+    draining_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Stem(models.Model):

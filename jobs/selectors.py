@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -112,3 +113,52 @@ def fairest_queued() -> JobQuerySet:
             "created_at",
         )
     )
+
+
+# The first argument of our advisory locks (PostgreSQL), so they never meet
+# anyone else's: "dispatch, per person".
+DISPATCH_LOCKS = 18_2026
+HOST_LOCKS = 18_2027  # "dispatch, per host"
+DISPATCH_CANDIDATES = 50
+
+
+def host_dispatch_lock(host: str) -> None:
+    """Wait until no other worker of `host` is choosing a job; held until the
+    caller's transaction ends (PostgreSQL; elsewhere, nothing)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [HOST_LOCKS, host]
+        )
+
+
+def fairest_queued_lock() -> Job | None:
+    """The fairest queued job that no other worker is starting, its row locked
+    until the caller's transaction ends (call it inside one).
+
+    While a worker starts one person's job, the others pass over that person's
+    other jobs too (an advisory lock per person, PostgreSQL): with SKIP LOCKED
+    alone, two workers choosing at the same moment (two hosts, two slots)
+    would both pick that person's songs, the second one skipping the first."""
+    if connection.vendor != "postgresql":
+        return (
+            fairest_queued().select_for_update(skip_locked=True, of=("self",)).first()
+        )
+    candidates = fairest_queued().values_list("pk", "user_id")[:DISPATCH_CANDIDATES]
+    for pk, user_id in list(candidates):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [DISPATCH_LOCKS, user_id]
+            )
+            (locked,) = cursor.fetchone()
+        if not locked:
+            continue
+        job = (
+            Job.objects.filter(pk=pk, status=Job.Status.QUEUED)
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+        if job is not None:
+            return job
+    return None

@@ -126,6 +126,14 @@ def slot_wait(*, wait: float) -> None:
         raise StemworkerUnavailable(_detail(response))
 
 
+def health() -> dict[str, Any]:
+    """Slots, busy slots and device, as the stemworker's /health says."""
+    response = _request("GET", "/health")
+    if response.status_code >= 400:
+        raise StemworkerUnavailable(_detail(response))
+    return dict(response.json())
+
+
 def slots_count() -> int:
     """How many separations the stemworker runs at once."""
     response = _request("GET", "/slots")

@@ -28,7 +28,11 @@ router = APIRouter(dependencies=[Depends(require_token)])
 @public.get("/healthz", response_model=Health, include_in_schema=False)
 def health(pool: PoolDep) -> Health:
     """Liveness and slot usage; no token needed."""
-    return Health(slots=len(pool.slots), busy=pool.busy())
+    return Health(
+        slots=len(pool.slots),
+        busy=pool.busy(),
+        device=pool.settings.capacity.device,
+    )
 
 
 def _model_info(
@@ -62,7 +66,11 @@ def slots(pool: PoolDep, wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Heal
     free (or after `wait` seconds), for clients that got a 429."""
     if wait > 0:
         pool.wait_for_free_slot(wait)
-    return Health(slots=len(pool.slots), busy=pool.busy())
+    return Health(
+        slots=len(pool.slots),
+        busy=pool.busy(),
+        device=pool.settings.capacity.device,
+    )
 
 
 @router.get("/models", response_model=list[ModelInfo])

@@ -16,6 +16,7 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
     slots: int
     busy: int
+    device: str = "cpu"  # what the slots run on: "cpu" or "cuda"
 
 
 class ModelInfo(BaseModel):

@@ -2,10 +2,13 @@
 
 A turn (jobs/turns.py) starts the fairest queued job (selectors.fairest_queued):
 round-robin across people. The chosen row stays locked while the stemworker is
-asked, so two workers never start the same job, and SKIP LOCKED sends the
-second one to the next job. While every slot is busy the worker holds no job:
-it long-polls the stemworker for a free slot, never longer than what is left
-of the fairest job's wait budget, then tries again.
+asked, so two workers never start the same job, and SKIP LOCKED with a lock
+per person sends the second one to the next person's job (selectors.py). The
+workers of one host choose one at a time, and only while their stemworker has
+a free slot; while every slot is busy the worker holds no job: it long-polls
+the stemworker for a free slot, never longer than what is left of the fairest
+job's wait budget, then tries again. Every host's workers do this against the
+same database, so the fairest job goes to whichever host has a free slot.
 """
 
 import logging
@@ -16,7 +19,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import budget, lifecycle, messages, selectors, storage
+from jobs import (
+    budget,
+    hosts,
+    lifecycle,
+    messages,
+    selectors,
+    stemworker,
+    storage,
+    turns,
+)
 from jobs.models import Job
 from jobs.stemworker import SeparationRequest
 from jobs.store import StoredFileMissing
@@ -56,7 +68,8 @@ class _Try:
 def job_start_next() -> Job | None:
     """Start the fairest queued job on the stemworker; return it, running.
 
-    Returns None when nothing is queued. Waits while every slot is busy or the
+    Returns None when nothing is queued, or when this host is draining (the
+    turn given back). Waits while every slot is busy or the
     stemworker is unreachable; a job that has waited longer than
     STEMWORKER_WAIT_SECONDS for a slot, or STEMWORKER_DOWN_SECONDS for the
     stemworker, or that the stemworker refuses, fails with its credit back and
@@ -64,6 +77,11 @@ def job_start_next() -> Job | None:
     """
     down_since: float | None = None
     while True:
+        if hosts.host_is_draining():
+            # Stopping: the turn goes back for the other hosts' workers.
+            logger.info("host %s is draining: starts no job", hosts.this_host())
+            turns.turns_add(1)
+            return None
         step = _try_fairest(down_since)
         if step is None:
             if not Job.objects.filter(status=Job.Status.QUEUED).exists():
@@ -92,19 +110,28 @@ def _try_fairest(down_since: float | None) -> _Try | None:
     """One try on the fairest queued job, its row locked throughout; a job that
     must fail is failed under the same lock, so nobody starts it meanwhile."""
     with transaction.atomic():
-        job = (
-            selectors.fairest_queued()
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
+        # One worker of this host at a time, and only while a slot is free: a
+        # worker that cannot start a job must not hold it (and its owner's
+        # turn) from the other hosts, even for the moment a 429 takes.
+        selectors.host_dispatch_lock(hosts.this_host())
+        if not _slot_free():
+            waiting = selectors.fairest_queued().first()
+            if waiting is None:
+                return None
+            if budget.slot_wait_left_seconds(job=waiting, now=timezone.now()) > 0:
+                return _Try(waiting, StartAttempt(Outcome.BUSY))
+            # It waited its whole budget: tried below, it fails as "busy".
+        job = selectors.fairest_queued_lock()
         if job is None:
             return None
         try:
             attempt = client.start_once(separation_request(job))
         except StoredFileMissing:
             attempt = StartAttempt(Outcome.REJECTED, messages.INPUT_LOST)
+        if attempt.outcome is not Outcome.STARTED:
+            storage.scratch_clean(job)  # the input fetched for it, on s3
         if attempt.outcome is Outcome.STARTED:
-            started = lifecycle.job_start(job_id=str(job.pk))
+            started = lifecycle.job_start(job_id=str(job.pk), host=hosts.this_host())
             if started is not None:
                 _log_started(started)
             # None only without row locks (SQLite): someone else has it.
@@ -113,6 +140,16 @@ def _try_fairest(down_since: float | None) -> _Try | None:
         if failure is not None:
             lifecycle.job_fail(job=job, message=failure, log=attempt.detail)
         return _Try(job, attempt, failed=failure is not None)
+
+
+def _slot_free() -> bool:
+    """Whether this host's stemworker has a free slot (True when it does not
+    answer: the start then says it is down)."""
+    try:
+        health = stemworker.health()
+    except stemworker.StemworkerUnavailable:
+        return True
+    return int(health["busy"]) < int(health["slots"])
 
 
 def _failure(job: Job, attempt: StartAttempt, down_since: float | None) -> str | None:

@@ -4,7 +4,8 @@
                                            │ (stemworker restarted)
                                            └─> client.submit_patiently, follow again
 
-Whatever happens the job ends: succeeded, or failed with its credit back.
+Whatever happens the job ends, succeeded or failed with its credit back, or,
+when its host is stopping, goes back to the queue for another host.
 """
 
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs import budget, lifecycle, messages, storage, turns
+from jobs import budget, hosts, lifecycle, messages, storage, turns
 from jobs.logs import job_logging_context
 from jobs.models import Job
 
@@ -68,6 +69,10 @@ def _run_to_end(job: Job) -> None:
         )
     except SeparationCancelled:
         logger.info("job %s was cancelled while running", job.pk)
+    except HostStopping:
+        # Before the stems exist only: another host separates it from the start.
+        if unless_database_down(partial(lifecycle.job_hand_back, job=job)):
+            _turn_give_back()
     except BaseException:
         # Whatever broke (the worker being stopped included), the credit comes back.
         lifecycle.job_fail(job=job, message=messages.OUR_FAULT)
@@ -115,13 +120,20 @@ def _start_again(job: Job) -> None:
     )
 
 
+class HostStopping(Exception):
+    """This host was told to stop and its drain time is over (jobs/hosts.py)."""
+
+
 def _check_in(job: Job) -> None:
-    """Tell the reaper this worker is alive; stop if the job was cancelled.
+    """Tell the reaper this worker is alive; stop if the job was cancelled, or
+    hand it back if this host is stopping and may wait no longer.
 
     While PostgreSQL does not answer, the job goes on (runner/database.py).
     """
     if unless_database_down(partial(lifecycle.job_check_in, job=job)) is False:
         raise SeparationCancelled
+    if unless_database_down(hosts.host_must_hand_back):
+        raise HostStopping
 
 
 def _progress(job: Job, progress: float) -> None:

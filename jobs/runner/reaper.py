@@ -12,7 +12,7 @@ from enum import Enum
 from django.conf import settings
 from django.utils import timezone
 
-from jobs import budget, lifecycle, messages, turns
+from jobs import budget, hosts, lifecycle, messages, turns
 from jobs.models import Job
 from jobs.stemworker import SeparationStatus
 
@@ -62,7 +62,10 @@ def jobs_reap(*, now: datetime | None = None) -> dict[str, int]:
 
 def _reap_one(job: Job, *, overdue: bool) -> Verdict:
     separation_id = str(job.pk)
-    state = None if overdue else client.state_get(separation_id)
+    # Only this host's stemworker can be asked (and holds the stems): a job of
+    # another host whose worker went quiet has lost it.
+    here = job.host in ("", hosts.this_host())
+    state = None if overdue or not here else client.state_get(separation_id)
     status = state["status"] if state else None
     if status == SeparationStatus.RUNNING:
         return Verdict.WAITING
@@ -84,5 +87,6 @@ def _reap_one(job: Job, *, overdue: bool) -> Verdict:
         "past its deadline" if overdue else "its worker went quiet",
     )
     # The stemworker may still be running it for a worker that is gone.
-    client.discard(separation_id)
+    if here:
+        client.discard(separation_id)
     return Verdict.FAILED

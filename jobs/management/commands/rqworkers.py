@@ -1,4 +1,4 @@
-"""The product's RQ workers: two per stemworker slot, plus one.
+"""The product's RQ workers (two per stemworker slot, plus one): a separation host.
 
 Each RQ worker follows one separation to its end, then encodes and collects its
 stems while the slot it left is already running the next one. So that a freed
@@ -6,16 +6,26 @@ slot is taken at once, each slot also has a spare worker waiting on the
 stemworker's slot long-poll (jobs/runner/dispatch.py): 2 x slots, and one more
 for housekeeping (purge, reaper, reconcile). The slots are the stemworker's own
 (it may choose them from the machine); RQ_WORKERS overrides the count.
+
+This machine joins the separation hosts by running this (jobs/hosts.py): a
+child process beats for it every HOST_BEAT_SECONDS. On SIGTERM the host drains:
+it starts nothing new, each worker finishes its job, and what still separates
+after HOST_DRAIN_SECONDS goes back to the queue; then it leaves the list.
 """
 
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
+from django_rq.queues import get_queues
+from rq.worker_pool import WorkerPool
 
-from jobs import stemworker
+from jobs import hosts, stemworker
 
 QUEUES = ("stems", "default")
 FALLBACK_SLOTS = 1
@@ -39,8 +49,25 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, why = self._count(options["wait"])
-        self.stdout.write(f"rqworkers: {count} RQ worker(s) ({why})")
-        call_command("rqworker-pool", *QUEUES, num_workers=count)
+        self.stdout.write(
+            f"rqworkers: host {hosts.this_host()}, {count} RQ worker(s) ({why})"
+        )
+        argv = [sys.executable, "manage.py", "host_heartbeat"]
+        beat = subprocess.Popen(  # noqa: S603 - our own manage.py
+            [*argv, "--parent", str(os.getpid())], cwd=settings.BASE_DIR
+        )
+        queues = get_queues(*QUEUES)
+        pool = DrainingPool(
+            queues=queues, connection=queues[0].connection, num_workers=count
+        )
+        connections.close_all()  # none shared with the forked workers
+        try:
+            pool.start(burst=False)
+        finally:
+            beat.terminate()
+            beat.wait(timeout=30)
+            hosts.host_leave()
+            connections.close_all()
 
     def _count(self, wait: float) -> tuple[int, str]:
         if settings.RQ_WORKERS > 0:
@@ -62,3 +89,18 @@ class Command(BaseCommand):
             else:
                 break
         return workers_for(slots), f"two per stemworker slot ({slots}), plus one"
+
+
+class DrainingPool(WorkerPool):
+    """RQ's pool, which on SIGTERM first marks this host draining (so its
+    workers start no new job and hand back what outlives the drain time),
+    then asks its workers for a warm shutdown as RQ does."""
+
+    def request_stop(self, signum: Any = None, frame: Any = None) -> None:
+        try:
+            hosts.host_drain_begin()
+        except Exception:  # the database is gone: stopping goes on regardless
+            self.log.exception("could not mark host %s draining", hosts.this_host())
+        finally:
+            connections.close_all()
+        super().request_stop(signum, frame)
