@@ -266,7 +266,7 @@ STEMWORKER_POLL_SECONDS = env.float("STEMWORKER_POLL_SECONDS", default=2.0)
 RQ_WORKERS = env.int("RQ_WORKERS", default=0)
 # This machine's name among the separation hosts (jobs/hosts.py): each host's
 # workers say which jobs they run under it, and its heartbeat keeps its row.
-MUXMINUS_HOST = env("MUXMINUS_HOST", default=socket.gethostname())[:100]
+MUXMINUS_HOST = (env("MUXMINUS_HOST", default="") or socket.gethostname())[:100]
 HOST_BEAT_SECONDS = env.float("HOST_BEAT_SECONDS", default=10.0)
 # After a SIGTERM a host finishes what it runs for this long, then hands back
 # to the queue whatever is still separating (keep it under the orchestrator's
@@ -293,8 +293,8 @@ STORAGE_BACKEND = env("STORAGE_BACKEND", default="filesystem")
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="")  # empty: AWS itself
 AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="")
-AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
-AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
+AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default="") or None
 # How long a presigned download link works: long enough to start a download or
 # a stream (a seek asks again through us), short enough not to be shared.
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)

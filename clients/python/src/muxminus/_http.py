@@ -80,12 +80,16 @@ class Transport:
         parts: RequestParts | None = None,
         wait_for_slot: bool = True,
         ok_on_retry: frozenset[int] = frozenset(),
+        follow_redirects: bool = False,
         **kwargs: Any,
     ) -> Iterator[httpx.Response]:
         """The first successful answer (2xx), its body not yet read.
 
         `ok_on_retry`: statuses that count as success on a repeated attempt (a
-        DELETE whose first answer was lost finds the job gone: 404)."""
+        DELETE whose first answer was lost finds the job gone: 404).
+        `follow_redirects`: downloads from a server on object storage answer
+        with a presigned URL of the bucket (httpx drops our Authorization
+        header when it leaves for another host)."""
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
@@ -93,7 +97,9 @@ class Transport:
                 extra = dict(parts(files)) if parts else {}
                 request = self.http.build_request(method, url, **kwargs, **extra)
                 try:
-                    response = self.http.send(request, stream=True)
+                    response = self.http.send(
+                        request, stream=True, follow_redirects=follow_redirects
+                    )
                 except httpx.TransportError as error:
                     if attempt >= self.policy.attempts:
                         raise ConnectionFailed(

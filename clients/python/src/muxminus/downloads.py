@@ -78,7 +78,9 @@ def _fetch(
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     try:
-        with transport.stream("GET", url, headers=headers) as response:
+        with transport.stream(
+            "GET", url, headers=headers, follow_redirects=True
+        ) as response:
             total = _total(response)
             if response.status_code == 206:
                 if _range_start(response) != offset:
