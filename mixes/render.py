@@ -94,7 +94,8 @@ def _gain_problems(gains: Mapping[str, float], stem_names: list[str]) -> list[st
                 f"The gain of {name!r} must be between 0 (muted) and {MAX_GAIN:g} "
                 f"(+6 dB); it was {gain:g}."
             )
-    if not any(math.isfinite(gain) and gain > 0 for gain in gains.values()):
+    # A gain out of range already says what to fix: not also "choose a stem".
+    if not problems and not any(gain > 0 for gain in gains.values()):
         problems.append("Choose at least one stem to mix, with a gain above 0.")
     return problems
 

@@ -94,6 +94,13 @@ def test_bad_input_gets_a_clear_400_and_nothing_is_queued(
     assert django_rq.get_queue("default").count == 0
 
 
+def test_a_gain_out_of_range_is_the_one_thing_said(user, four_stems) -> None:  # type: ignore[no-untyped-def]
+    answer = post_mix(token_client(user), four_stems, {"gains": {"drums": -0.5}})
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert "between 0 (muted) and 2" in detail and "Choose" not in detail
+
+
 def test_an_unfinished_job_is_a_409_and_an_expired_one_a_410(user) -> None:  # type: ignore[no-untyped-def]
     client = token_client(user)
     running = Job.objects.create(
