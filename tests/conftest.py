@@ -128,12 +128,12 @@ def live_stemworker(stemworker_url, settings):  # type: ignore[no-untyped-def]
     return stemworker_url
 
 
-# --- Object storage: a local S3-compatible server (tests/helpers/s3.py) ---------
+# --- Object storage: a local S3-compatible server (devtools/s3_server.py) -----
 
 
 @pytest.fixture(scope="session")
 def s3_server():  # type: ignore[no-untyped-def]
-    from tests.helpers.s3 import s3_server_running
+    from devtools.s3_server import s3_server_running
 
     with s3_server_running() as server:
         yield server
@@ -143,7 +143,7 @@ def s3_server():  # type: ignore[no-untyped-def]
 def s3_bucket(s3_server, settings):  # type: ignore[no-untyped-def]
     """STORAGE_BACKEND=s3 on a fresh bucket of the local server, for one test;
     yields the bucket's name."""
-    from tests.helpers.s3 import KEY_ID, REGION, SECRET
+    from devtools.s3_server import KEY_ID, REGION, SECRET
 
     bucket = s3_server.bucket_create()
     settings.STORAGE_BACKEND = "s3"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from devtools.s3_server import KEY_ID, REGION, SECRET
 from devtools.stemworker_process import free_port, start_stemworker, wait_healthy
 from tests.helpers.jobs import STEMWORKER_MODELS
-from tests.helpers.s3 import KEY_ID, REGION, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """jobs/store.py on both backends: the filesystem under SHARED_ROOT, and a
-bucket of a real S3-compatible server over HTTP (tests/helpers/s3.py)."""
+bucket of a real S3-compatible server over HTTP (devtools/s3_server.py)."""
 
 import time
 from pathlib import Path

@@ -1,6 +1,6 @@
-"""A local S3-compatible server for the s3 storage tests: moto's, in a process
-of its own on 127.0.0.1, spoken to over HTTP by the real boto3 and
-django-storages (nothing is patched in the process under test)."""
+"""A local S3-compatible server for the s3 storage tests and bench/store.py:
+moto's, in a process of its own on 127.0.0.1, spoken to over HTTP by the real
+boto3 and django-storages (nothing is patched in the process under test)."""
 
 import subprocess
 import sys
@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
@@ -23,7 +24,7 @@ KEY_ID, SECRET = "muxminus-test", "muxminus-test-secret"
 class S3Server:
     endpoint_url: str
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Any:
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint_url,
@@ -48,7 +49,7 @@ class S3Server:
 def s3_server_running() -> Iterator[S3Server]:
     port = free_port()
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - fixed argv built here
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
