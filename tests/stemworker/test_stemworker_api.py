@@ -63,7 +63,7 @@ def gone(pid: int, timeout: float = 10) -> bool:
 def test_health_needs_no_token(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "slots": 1, "busy": 0}
+    assert response.json() == {"status": "ok", "slots": 1, "busy": 0, "device": "cpu"}
 
 
 @pytest.mark.parametrize(

@@ -101,16 +101,6 @@ def test_ten_jobs_of_three_people_spread_over_two_hosts_in_fair_order(
     assert {job.host for job in jobs} == {"host-a", "host-b"}
     # Whichever host took it, each job went to a person with the fewest jobs
     # running among those still waiting (dispatch's first rule).
-    assert len({job.user_id for job in jobs[:3]}) == 3, [
-        (
-            j.user_id,
-            j.host,
-            j.created_at.time(),
-            j.started_at.time(),
-            j.finished_at.time(),
-        )
-        for j in jobs
-    ]
     for job in jobs:
         until = job.started_at
         since = until - timedelta(seconds=CHOICE_SECONDS)
