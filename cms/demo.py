@@ -27,7 +27,7 @@ from jobs.decoding import AudioTooLong, UnreadableAudio, canonical_decode
 from jobs.encoding import FinishedStem, StemUnreadable, stems_finish
 from jobs.runner import client
 from jobs.stemworker import SeparationRequest, StemworkerUnavailable, models_list
-from jobs.store import StoredFileMissing, content_type_for, store
+from jobs.store import StoredFileMissing, store
 
 from .models import SampleSong, SampleTrack
 from .synth import RATE, sample_song
@@ -103,9 +103,7 @@ def _track_save(
 ) -> list[SampleTrack]:
     tracks = []
     for file in files:
-        key = storage.relative(file.path)
-        size = file.path.stat().st_size
-        store().keep(key, file.path, content_type=content_type_for(key))
+        key, size = storage.file_keep(file.path)
         tracks.append(
             SampleTrack(
                 song=song,

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from .hosts import SEEN_BEATS, host_model_names, hosts_report
+from .hosts import SEEN_BEATS, host_model_names
 from .lifecycle import job_cancel, job_delete
 from .models import Job, SeparationHost, Stem
 
@@ -133,12 +133,8 @@ class SeparationHostAdmin(admin.ModelAdmin):
 
     @admin.display(description="running now")
     def running(self, host: SeparationHost) -> str:
-        reports = {report.host.name: report for report in hosts_report()}
-        report = reports.get(host.name)
-        if report is None or not report.running:
+        jobs = Job.objects.filter(status=Job.Status.RUNNING, host=host.name)
+        pairs = list(jobs.order_by("started_at").values_list("pk", "model"))
+        if not pairs:
             return "-"
-        return format_html_join(
-            ", ",
-            '<a href="../job/{}/change/">{}</a>',
-            ((job.pk, job.model) for job in report.running),
-        )
+        return format_html_join(", ", '<a href="../job/{}/change/">{}</a>', pairs)

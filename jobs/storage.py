@@ -30,7 +30,7 @@ from core.errors import DomainError
 
 from . import messages
 from .models import Job, JobQuerySet
-from .store import is_shared_folder, store
+from .store import content_type_for, is_shared_folder, store
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,14 @@ def demo_dir(song_id: int) -> Path:
 def relative(path: Path) -> str:
     """How a file is recorded: relative to SHARED_ROOT, so the volume can move."""
     return str(path.relative_to(root()))
+
+
+def file_keep(path: Path) -> tuple[str, int]:
+    """Store a file made under SHARED_ROOT under its own key (on the
+    filesystem, where it is); returns (key, size in bytes)."""
+    key, size = relative(path), path.stat().st_size
+    store().keep(key, path, content_type=content_type_for(key))
+    return key, size
 
 
 def upload_keep(job: JobRef, canonical: Path) -> None:

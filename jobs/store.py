@@ -283,8 +283,12 @@ class S3Store:
 
     def remove(self, prefix: str) -> int:
         exact = prefix.rstrip("/")
-        keys = [exact] if self.exists(exact) else []
-        keys += [item["Key"] for item in self._list(exact + "/")]
+        # One listing finds the file and the folder's contents alike.
+        keys = [
+            item["Key"]
+            for item in self._list(exact)
+            if item["Key"] == exact or item["Key"].startswith(exact + "/")
+        ]
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start : start + DELETE_BATCH]
             self._client.delete_objects(

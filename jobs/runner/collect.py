@@ -10,7 +10,6 @@ from typing import Any
 from jobs import lifecycle, messages, storage
 from jobs.encoding import StemUnreadable, stems_finish
 from jobs.models import Job
-from jobs.store import content_type_for, store
 
 from .client import SeparationFailed
 
@@ -59,10 +58,8 @@ def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
     )
     files = []
     for stem in finished:
-        key = storage.relative(stem.path)
-        size = stem.path.stat().st_size
         # On s3 an upload from this host's scratch; on the filesystem, nothing.
-        store().keep(key, stem.path, content_type=content_type_for(key))
+        key, size = storage.file_keep(stem.path)
         files.append(
             lifecycle.StemFile(
                 name=stem.name,

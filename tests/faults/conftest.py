@@ -22,7 +22,7 @@ from devtools.stemworker_process import (
     wait_healthy,
 )
 from tests.helpers.db import seed_baseline
-from tests.helpers.faults import database_url
+from tests.helpers.faults import database_url, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,26 +120,6 @@ class RqWorker:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.kill()
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 @pytest.fixture

@@ -62,14 +62,20 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
-def wait_for(predicate: Any, timeout: float = 60, interval: float = 0.25) -> Any:
+def wait_for(
+    predicate: Any, timeout: float = 60, interval: float = 0.25, what: str = ""
+) -> Any:
+    """predicate()'s first true value; AssertionError (saying `what`, or the
+    predicate) once `timeout` s have passed without one."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what or predicate}"
+            )
         time.sleep(interval)
 
 

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from django.conf import settings
 
 from devtools.s3_server import KEY_ID, REGION, SECRET
 from devtools.stemworker_process import free_port, start_stemworker, wait_healthy
+from tests.helpers.faults import descendants
 from tests.helpers.jobs import STEMWORKER_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ class Host:
         for process in (self.workers, self.stemworker):
             if process is None or process.poll() is not None:
                 continue
-            for pid in [*_descendants(process.pid), process.pid]:
+            for pid in [*descendants(process.pid), process.pid]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             process.wait(timeout=30)
@@ -137,34 +137,3 @@ class Host:
             return self.log.read_text(errors="replace")[-4000:]
         except FileNotFoundError:
             return ""
-
-
-def wait_until(predicate, *, timeout: float, step: float = 0.2, what: str = ""):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(step)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`, children first found through /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found

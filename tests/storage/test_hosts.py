@@ -17,7 +17,8 @@ from jobs.models import Job, SeparationHost
 from jobs.runner.reaper import jobs_reap
 from tests.helpers.accounts import funded_user
 from tests.helpers.audio import song_bytes
-from tests.helpers.hosts import Host, wait_until
+from tests.helpers.browser import wait_for
+from tests.helpers.hosts import Host
 from tests.helpers.jobs import shared_files, submit, upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
@@ -92,7 +93,7 @@ def test_ten_jobs_of_three_people_spread_over_two_hosts_in_fair_order(
             submit(person, upload(song, f"{person.pk}-{number}.wav"))
     a.start_workers()
     b.start_workers()
-    wait_until(lambda: all_ended(10), timeout=400, what=a.tail() + b.tail())
+    wait_for(lambda: all_ended(10), timeout=400, what=a.tail() + b.tail())
 
     jobs = list(Job.objects.order_by("started_at"))
     assert all(job.status == Job.Status.SUCCEEDED for job in jobs), [
@@ -113,7 +114,7 @@ def test_ten_jobs_of_three_people_spread_over_two_hosts_in_fair_order(
     assert report["host-a"]["slots"] == 1 and report["host-a"]["device"] == "cpu"
     assert "htdemucs" in report["host-b"]["models"]
     # Tempo and key are read from local copies of the stems after success.
-    wait_until(
+    wait_for(
         lambda: not Job.objects.filter(key_confidence__isnull=True).exists(),
         timeout=120,
         what="tempo and key of every job",
@@ -129,7 +130,7 @@ def test_a_host_stopped_mid_job_hands_it_to_another(make_host, tmp_path):
     first = make_host("host-a", drain_seconds=0).start()
     person = funded_user()
     [job] = submit(person, upload(song_bytes(tmp_path, seconds=90.0)))
-    running = wait_until(running_on_some_host, timeout=120, what=first.tail())
+    running = wait_for(running_on_some_host, timeout=120, what=first.tail())
     assert running.host == "host-a"
     second = make_host("host-b").start()
     balance = account_for_user(person).balance
@@ -137,7 +138,7 @@ def test_a_host_stopped_mid_job_hands_it_to_another(make_host, tmp_path):
     first.terminate()
     assert first.wait_stopped(timeout=120) == 0, first.tail()
     assert not SeparationHost.objects.filter(name="host-a").exists()
-    wait_until(lambda: all_ended(1), timeout=300, what=second.tail())
+    wait_for(lambda: all_ended(1), timeout=300, what=second.tail())
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, (job.error, second.tail())
     assert job.host == "host-b" and job.attempts == 2
@@ -154,7 +155,7 @@ def test_a_host_that_vanishes_mid_job_fails_it_with_the_credit_back(
     person = funded_user()
     balance = account_for_user(person).balance
     [job] = submit(person, upload(song_bytes(tmp_path, seconds=90.0)))
-    wait_until(running_on_some_host, timeout=120, what=doomed.tail())
+    wait_for(running_on_some_host, timeout=120, what=doomed.tail())
     doomed.vanish()
     # The reaper's next round once the job's heartbeat is overdue.
     later = timezone.now() + timedelta(
@@ -166,12 +167,12 @@ def test_a_host_that_vanishes_mid_job_fails_it_with_the_credit_back(
     assert account_for_user(person).balance == balance
     assert not ledger_mismatches()
     # The vanished host is no longer listed once its beats stop.
-    wait_until(
+    wait_for(
         lambda: "host-a" not in hosts.hosts_up_names(), timeout=30, what="host-a gone"
     )
     survivor = make_host("host-b").start()
     [again] = submit(person, upload(song_bytes(tmp_path, seconds=5.0)))
-    wait_until(lambda: all_ended(2), timeout=200, what=survivor.tail())
+    wait_for(lambda: all_ended(2), timeout=200, what=survivor.tail())
     again.refresh_from_db()
     assert again.status == Job.Status.SUCCEEDED and again.host == "host-b"
 
@@ -185,10 +186,10 @@ def test_a_host_that_joins_mid_run_takes_work(make_host, tmp_path):
     for person in people:
         for number in range(3):
             submit(person, upload(song, f"{number}.wav"))
-    wait_until(running_on_some_host, timeout=120, what=alone.tail())
+    wait_for(running_on_some_host, timeout=120, what=alone.tail())
     joined = timezone.now()
     joining.start_workers()
-    wait_until(lambda: all_ended(6), timeout=400, what=alone.tail() + joining.tail())
+    wait_for(lambda: all_ended(6), timeout=400, what=alone.tail() + joining.tail())
     jobs = list(Job.objects.all())
     assert all(job.status == Job.Status.SUCCEEDED for job in jobs)
     taken = sorted(j.started_at for j in jobs if j.host == "host-b")

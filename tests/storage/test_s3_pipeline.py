@@ -135,19 +135,19 @@ def test_an_upload_refused_for_its_audio_or_for_credits_stores_nothing(
     assert shared_files() == []
 
 
-def test_an_input_lost_from_the_bucket_fails_the_job_with_its_credit_back(
-    client,
-    user,
-    tmp_path,
-    live_stemworker,
-    s3_bucket,
-    s3_server,
-    django_capture_on_commit_callbacks,
-):
+@pytest.fixture
+def admitted(client, user, tmp_path, s3_bucket, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    """A job admitted through the dashboard, its input in the bucket."""
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, tmp_path)
-    job = Job.objects.get()
+    return Job.objects.get()
+
+
+def test_an_input_lost_from_the_bucket_fails_the_job_with_its_credit_back(
+    admitted, user, live_stemworker, s3_bucket, s3_server
+):
+    job = admitted
     s3_server.client().delete_object(Bucket=s3_bucket, Key=storage.canonical_key(job))
     run_queue()
     job.refresh_from_db()
@@ -157,18 +157,9 @@ def test_an_input_lost_from_the_bucket_fails_the_job_with_its_credit_back(
 
 
 def test_a_corrupted_input_fails_readably_and_leaves_no_object(
-    client,
-    user,
-    tmp_path,
-    live_stemworker,
-    s3_bucket,
-    s3_server,
-    django_capture_on_commit_callbacks,
+    admitted, user, live_stemworker, s3_bucket, s3_server
 ):
-    client.force_login(user)
-    with django_capture_on_commit_callbacks(execute=True):
-        upload(client, tmp_path)
-    job = Job.objects.get()
+    job = admitted
     s3_server.client().put_object(
         Bucket=s3_bucket,
         Key=storage.canonical_key(job),
