@@ -332,7 +332,7 @@ class Product:
         log = self.logs / f"stemworker-{self.stemworker_starts}.log"
         self.stemworker = Service("stemworker", argv, env, log)
         started = time.monotonic()
-        self._wait_warm(self.stemworker, slots)
+        self.wait_warm(self.stemworker, slots, self.sw_url)
         print(
             f"[bench] stemworker up: {slots} slot(s), {repo.name} models, warm after "
             f"{time.monotonic() - started:.1f}s"
@@ -340,7 +340,9 @@ class Product:
         # Fill Django's model cache (it asks the stemworker) outside any timing.
         self.client().get("/api/v1/models/").raise_for_status()
 
-    def _wait_warm(self, service: Service, slots: int, timeout: float = 300.0) -> None:
+    def wait_warm(
+        self, service: Service, slots: int, url: str, timeout: float = 300.0
+    ) -> None:
         """/health answers at once; the pool workers warm up after it (log lines)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -348,15 +350,16 @@ class Product:
             warm = _WARMUP_RE.findall(tail(service.log, 10**7))
             if "failed" in warm:
                 raise BenchError(f"stemworker warm-up failed:\n{tail(service.log)}")
-            if len(warm) >= slots and self._healthy(slots):
+            if len(warm) >= slots and self._healthy(slots, url):
                 time.sleep(1.0)  # let the workers settle into reading stdin
                 return
             time.sleep(0.5)
         raise BenchError(f"stemworker not warm after {timeout:.0f}s")
 
-    def _healthy(self, slots: int) -> bool:
+    @staticmethod
+    def _healthy(slots: int, url: str) -> bool:
         try:
-            health = httpx.get(f"{self.sw_url}/health", timeout=3).json()
+            health = httpx.get(f"{url}/health", timeout=3).json()
         except (httpx.HTTPError, ValueError):
             return False
         return bool(health.get("slots") == slots and health.get("busy") == 0)

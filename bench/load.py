@@ -66,8 +66,10 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 from bench.harness import (  # noqa: E402
     MODEL,
     MODELS_CACHE,
+    PY,
     BenchError,
     Product,
+    Service,
     iso,
     keep_logs,
     pool_processes,
@@ -79,6 +81,11 @@ from bench.harness import (  # noqa: E402
 from devtools.audio import write_song  # noqa: E402
 from devtools.model_repo import build_repo  # noqa: E402
 from devtools.processes import database_url  # noqa: E402
+from devtools.s3_server import KEY_ID as S3_KEY_ID  # noqa: E402
+from devtools.s3_server import REGION as S3_REGION  # noqa: E402
+from devtools.s3_server import SECRET as S3_SECRET  # noqa: E402
+from devtools.s3_server import S3Server, s3_server_running  # noqa: E402
+from devtools.stemworker_process import free_port  # noqa: E402
 
 PG_DB = "muxminus_load"
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -116,15 +123,25 @@ balances = {a.user.email: a.balance
 succeeded = {}
 for job in Job.objects.filter(status="succeeded").select_related("user"):
     succeeded[job.user.email] = succeeded.get(job.user.email, 0) + 1
-statuses = {}
+statuses, hosts = {}, {}
 for job in Job.objects.all():
     statuses[job.status] = statuses.get(job.status, 0) + 1
+    hosts[job.host or "?"] = hosts.get(job.host or "?", 0) + 1
 print("LEDGER=" + json.dumps({"mismatches": mismatches, "balances": balances,
-                              "succeeded": succeeded, "statuses": statuses}))
+                              "succeeded": succeeded, "statuses": statuses,
+                              "hosts": hosts}))
 """
 
 
 # -- the product --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeparationHost:
+    name: str
+    url: str
+    stemworker: Service
+    workers: Service
 
 
 class LoadProduct(Product):
@@ -133,10 +150,18 @@ class LoadProduct(Product):
     db_name = PG_DB
     redis_url = REDIS_URL
 
-    def __init__(self, tmp: Path, rq_workers: int, slots: int) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        rq_workers: int,
+        slots: int,
+        threads: int = 0,
+        s3: S3Server | None = None,
+    ) -> None:
         super().__init__(tmp, rq_workers)
-        self.slots = slots
+        self.slots, self.threads, self.s3 = slots, threads, s3
         self.users: list[dict[str, Any]] = []
+        self.hosts: list[SeparationHost] = []
 
     def setup_users(self, count: int, credits: int) -> None:
         """Fresh database and Redis DB, migrations, `count` funded users."""
@@ -161,7 +186,86 @@ class LoadProduct(Product):
             API_THROTTLE_DEFAULT="600/minute",
             API_THROTTLE_JOB_CREATE="30/minute",
         )
+        if self.threads:
+            env["STEMWORKER_TORCH_THREADS"] = str(self.threads)
+        if self.s3 is not None:
+            env.update(
+                STORAGE_BACKEND="s3",
+                AWS_STORAGE_BUCKET_NAME=self.s3.bucket_create(),
+                AWS_S3_ENDPOINT_URL=self.s3.endpoint_url,
+                AWS_S3_REGION_NAME=S3_REGION,
+                AWS_ACCESS_KEY_ID=S3_KEY_ID,
+                AWS_SECRET_ACCESS_KEY=S3_SECRET,
+                HOST_BEAT_SECONDS="2",
+            )
         return env
+
+    def host_add(self, repo: Path) -> None:
+        """One separation host: a stemworker of `slots` slots and `manage.py
+        rqworkers` on a scratch folder of its own, sharing nothing with the
+        centre (web, cron) but PostgreSQL, Redis and the bucket."""
+        index = len(self.hosts) + 1
+        name, scratch = f"host-{index}", self.tmp / f"host-{index}"
+        (scratch / "tmp").mkdir(parents=True)
+        url = f"http://127.0.0.1:{free_port()}"
+        env = {
+            **self.env,
+            "SHARED_ROOT": str(scratch),
+            "STEMWORKER_URL": url,
+            "MUXMINUS_HOST": name,
+            "DEMUCS_REPO": str(repo),
+            "MAX_CONCURRENT_JOBS": str(self.slots),
+        }
+        argv = [
+            PY, "-m", "uvicorn", "stemworker.main:app",
+            "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+        ]  # fmt: skip
+        stemworker = Service(
+            f"{name} stemworker", argv, env, self.logs / f"{name}-stemworker.log"
+        )
+        self.wait_warm(stemworker, self.slots, url)
+        workers = Service(
+            f"{name} workers",
+            [PY, "manage.py", "rqworkers"],
+            {**env, "RQ_WORKERS": str(self.rq_workers)},
+            self.logs / f"{name}-workers.log",
+        )
+        self.hosts.append(SeparationHost(name, url, stemworker, workers))
+        print(f"[load] {name} up: {self.slots} slot(s), scratch {scratch.name}/")
+
+    def wait_hosts_offer_models(self, timeout: float = 60.0) -> None:
+        """Once every host has beaten, the centre's catalog lists their models."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_services()
+            models = self.client().get("/api/v1/models/")
+            if models.status_code == 200 and models.json():
+                return
+            time.sleep(0.5)
+        raise BenchError(f"no host offered models within {timeout:.0f}s")
+
+    def stemworkers(self) -> list[tuple[str, Service]]:
+        """(url, service) of every stemworker: the machine's own, or the hosts'."""
+        if self.hosts:
+            return [(host.url, host.stemworker) for host in self.hosts]
+        assert self.stemworker is not None  # noqa: S101 - started before the run
+        return [(self.sw_url, self.stemworker)]
+
+    def total_slots(self) -> int:
+        return self.slots * max(len(self.hosts), 1)
+
+    def check_services(self) -> None:
+        super().check_services()
+        for host in self.hosts:
+            host.stemworker.check_alive()
+            host.workers.check_alive()
+
+    def close(self) -> None:
+        for host in self.hosts:
+            host.workers.stop()
+            host.stemworker.stop()
+        self.hosts.clear()
+        super().close()
 
     def ledger(self) -> dict[str, Any]:
         """Ledger mismatches, balances and succeeded jobs per email, job statuses."""
@@ -237,13 +341,16 @@ class DatabaseSampler(Sampler):
 
 
 class StemworkerSampler(Sampler):
-    """Busy slots (GET /health) and live / CPU-using pool processes."""
+    """Busy slots (GET /health) and live / CPU-using pool processes, summed
+    over every stemworker (one per separation host)."""
 
     BUSY_CPU = 0.25  # share of one core over the interval that counts as working
 
-    def __init__(self, url: str, pid: int, interval: float = 0.2) -> None:
+    def __init__(
+        self, stemworkers: Sequence[tuple[str, int]], interval: float = 0.2
+    ) -> None:
         super().__init__(interval)
-        self.url, self.pid = url, pid
+        self.stemworkers = stemworkers  # (url, pid)
         self.client = httpx.Client(timeout=5.0)
         self.max_busy = 0
         self.max_processes = 0
@@ -255,11 +362,16 @@ class StemworkerSampler(Sampler):
         self._last_at = time.monotonic()
 
     def sample(self) -> None:
-        busy = int(self.client.get(f"{self.url}/health").json()["busy"])
+        busy = sum(
+            int(self.client.get(f"{url}/health").json()["busy"])
+            for url, _ in self.stemworkers
+        )
         self.timeline.append((time.time(), busy))
         self.max_busy = max(self.max_busy, busy)
         self.busy_histogram[busy] += 1
-        now, procs = time.monotonic(), pool_processes(self.pid)
+        now, procs = time.monotonic(), {}
+        for _, pid in self.stemworkers:
+            procs.update(pool_processes(pid))
         self.max_processes = max(self.max_processes, len(procs))
         span = max(now - self._last_at, 1e-3)
         working = sum(
@@ -642,9 +754,18 @@ def queued_spans(
 def start_product(product: LoadProduct, opts: argparse.Namespace) -> None:
     product.setup_users(opts.users, opts.uploads)
     print(f"[load] {opts.users} users with {opts.uploads} credits and a token each")
-    product.start_django()
+    if opts.hosts:  # the centre: web and cron; the RQ workers run on the hosts
+        product.start_web()
+        product.wait_web()
+    else:
+        product.start_django()
     repo = build_repo(MODELS_CACHE / "tiny", size="tiny")
-    product.start_stemworker(repo, slots=opts.slots)
+    if opts.hosts:
+        for _ in range(opts.hosts):
+            product.host_add(repo)
+        product.wait_hosts_offer_models()
+    else:
+        product.start_stemworker(repo, slots=opts.slots)
     product.start_cron()
 
 
@@ -682,10 +803,10 @@ def measure(product: LoadProduct, opts: argparse.Namespace) -> dict[str, Any]:
     """Run the load with the samplers on; every figure the report prints."""
     song_path = write_song(product.tmp / "song.wav", seconds=opts.seconds_of_audio)
     song = song_path.read_bytes()
-    assert product.stemworker is not None  # noqa: S101 - started just before
+    stemworkers = product.stemworkers()
     samplers = [
         DatabaseSampler(),
-        StemworkerSampler(product.sw_url, product.stemworker.proc.pid),
+        StemworkerSampler([(url, service.proc.pid) for url, service in stemworkers]),
     ]
     for sampler in samplers:
         sampler.start()
@@ -700,10 +821,19 @@ def measure(product: LoadProduct, opts: argparse.Namespace) -> dict[str, Any]:
     for user in opts.user_threads:
         user.delete_all()
     after_delete = product.ledger()
-    assert product.stemworker is not None  # noqa: S101
-    seps = separations_from_log(product.stemworker.log)
+    seps: dict[str, tuple[float, float | None]] = {}
+    for _, service in stemworkers:
+        seps.update(separations_from_log(service.log))
     return summarise(
-        opts, wall, bench_cpu, samplers, seps, ledger, after_delete, len(song)
+        opts,
+        wall,
+        bench_cpu,
+        samplers,
+        seps,
+        ledger,
+        after_delete,
+        len(song),
+        product.total_slots(),
     )
 
 
@@ -716,6 +846,7 @@ def summarise(
     ledger: dict[str, Any],
     after_delete: dict[str, Any],
     song_bytes: int,
+    slots: int,
 ) -> dict[str, Any]:
     totals: Totals = opts.totals
     db, sw = samplers
@@ -732,6 +863,7 @@ def summarise(
         },
         "cpus": os.cpu_count(),
         "song_bytes": song_bytes,
+        "total_slots": slots,
         "wall_seconds": round(wall, 1),
         "bench_cpu_seconds": round(bench_cpu, 1),
         "expected_jobs": opts.users * opts.uploads,
@@ -758,7 +890,7 @@ def summarise(
         "max_separations_overlap_from_log": max_overlap(closed),
         "figures": job_figures(jobs, seps, totals.first_post),
         "idle_while_queued": idle_while_queued(
-            sw.timeline, queued_spans(jobs, seps), opts.slots
+            sw.timeline, queued_spans(jobs, seps), slots
         ),
         "handoff_seconds": pcts(
             handoff_gaps(
@@ -826,8 +958,9 @@ def verdicts(s: dict[str, Any], opts: argparse.Namespace) -> list[tuple[str, boo
             <= MAX_ACTIVE,
         ),
         (
-            f"<= {opts.slots} separations at once (seen {slots_seen})",
-            slots_seen <= opts.slots and s["pool_processes_max"] <= opts.slots,
+            f"<= {s['total_slots']} separations at once (seen {slots_seen})",
+            slots_seen <= s["total_slots"]
+            and s["pool_processes_max"] <= s["total_slots"],
         ),
         (f"every zip downloaded ({s['zips']})", s["zips"] == expected),
         ("ledger balanced (ledger_mismatches() empty)", not ledger["mismatches"]),
@@ -849,13 +982,22 @@ def _row(name: str, p: dict[str, Any]) -> str:
     )
 
 
+def layout_words(o: Mapping[str, Any]) -> str:
+    threads = f" x {o['threads']} thread(s)" if o.get("threads") else ""
+    if not o.get("hosts"):
+        return f"one machine (shared folder), {o['slots']} slot(s){threads}"
+    return (
+        f"{o['hosts']} separation host(s) on s3 of {o['slots']} slot(s){threads} each"
+    )
+
+
 def report(s: dict[str, Any], opts: argparse.Namespace) -> bool:
     """Print the figures and the verdicts; True when everything passed."""
     o = s["options"]
     print(
         f"\nLoad: {o['users']} users x {o['uploads']} uploads of "
         f"{o['seconds_of_audio']:g} s ({s['song_bytes'] // 1024} kB wav), model "
-        f"{MODEL} (tiny), {o['slots']} stemworker slot(s), {o['rq_workers']} RQ "
+        f"{MODEL} (tiny), {layout_words(o)}, {o['rq_workers']} RQ "
         f"workers, {s['cpus']} CPUs"
     )
     jobs_min = s["final_statuses"].get("succeeded", 0) / s["wall_seconds"] * 60
@@ -940,42 +1082,111 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="3 users x 6 uploads (one past the cap, so 429s happen)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads per separation (default: the stemworker's rule)",
+    )
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=0,
+        help="separation hosts of --slots slots each on STORAGE_BACKEND=s3 (a "
+        "local S3 server), sharing no folder with the web; 0: one machine with "
+        "the shared folder, as docker-compose.yml runs it",
+    )
+    parser.add_argument(
+        "--compare-hosts",
+        action="store_true",
+        help="in one run: one machine on the shared folder (2 slots), one host "
+        "on s3 (2 slots) and two hosts on s3 (1 slot each), 1 thread a slot",
+    )
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.users, opts.uploads = 3, MAX_ACTIVE + 1
+    opts.rq_workers_given = opts.rq_workers
     opts.rq_workers = opts.rq_workers or 2 * opts.slots + 1
     if min(opts.users, opts.uploads, opts.slots, opts.rq_workers) < 1:
         parser.error("every count must be at least 1")
+    if opts.hosts < 0 or opts.threads < 0:
+        parser.error("--hosts and --threads cannot be negative")
     return opts
+
+
+# (label, hosts, slots per host): the same two torch threads in all three.
+HOST_LAYOUTS = (
+    ("one machine, shared folder", 0, 2),
+    ("one host, s3", 1, 2),
+    ("two hosts, s3", 2, 1),
+)
+
+
+def run_layout(opts: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """Start the product in the layout `opts` names, load it, stop it."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="muxload-")))
+        s3 = stack.enter_context(s3_server_running()) if opts.hosts else None
+        product = LoadProduct(tmp, opts.rq_workers, opts.slots, opts.threads, s3)
+        stack.callback(product.close)
+        try:
+            start_product(product, opts)
+            opts.users_created = product.users
+            summary = measure(product, opts)
+        except BaseException:
+            keep_logs(product.logs)
+            raise
+        ok = report(summary, opts)
+        if not ok:
+            keep_logs(product.logs)
+    return summary, ok
+
+
+def compare_hosts(opts: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """HOST_LAYOUTS one after another on the same load; a table at the end."""
+    runs: dict[str, dict[str, Any]] = {}
+    ok = True
+    for label, hosts, slots in HOST_LAYOUTS:
+        print(f"\n[load] === {label}: {max(hosts, 1)} x {slots} slot(s) ===")
+        layout = argparse.Namespace(**vars(opts))
+        layout.hosts, layout.slots, layout.threads = hosts, slots, opts.threads or 1
+        layout.rq_workers = opts.rq_workers_given or 2 * slots + 1
+        runs[label], passed = run_layout(layout)
+        ok &= passed
+    base = runs[HOST_LAYOUTS[0][0]]
+    print(f"\nLayouts, {opts.users} users x {opts.uploads} uploads of "
+          f"{opts.seconds_of_audio:g} s, 2 torch threads in all:")  # fmt: skip
+    print(f"  {'layout':28} {'jobs/min':>8} {'vs first':>8} {'wait p50':>8} "
+          f"{'wait p95':>8} {'turn p50':>8} {'idle':>6}  jobs per host")  # fmt: skip
+    for label, run in runs.items():
+        wait = run["figures"]["queue_to_separation"]
+        turn = run["figures"]["turnaround_post_to_finished"]
+        idle = run["idle_while_queued"]["share"]
+        spread = {k: v for k, v in run["ledger"]["hosts"].items() if k != "?"}
+        print(
+            f"  {label:28} {run['jobs_per_minute']:8.1f} "
+            f"{run['jobs_per_minute'] / max(base['jobs_per_minute'], 1e-9):8.2f} "
+            f"{wait['p50'] or 0:8.2f} {wait['p95'] or 0:8.2f} {turn['p50'] or 0:8.2f} "
+            f"{'n/a' if idle is None else f'{idle * 100:.0f}%':>6}  {spread or '-'}"
+        )
+    return {"layouts": runs}, ok
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """0 when every requirement passed, 1 on a FAIL or an error, 130 on Ctrl-C."""
     opts = parse_args(argv)
     try:
-        with sigterm_as_interrupt(), ExitStack() as stack:
-            tmp = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix="muxload-"))
+        with sigterm_as_interrupt():
+            summary, ok = (
+                compare_hosts(opts) if opts.compare_hosts else run_layout(opts)
             )
-            product = LoadProduct(tmp, opts.rq_workers, opts.slots)
-            stack.callback(product.close)
-            try:
-                start_product(product, opts)
-                opts.users_created = product.users
-                summary = measure(product, opts)
-            except BaseException:
-                keep_logs(product.logs)
-                raise
-            ok = report(summary, opts)
-            if not ok:
-                keep_logs(product.logs)
     except KeyboardInterrupt:
         print("\n[load] interrupted; everything stopped and cleaned up")
         return 130
     except (BenchError, httpx.HTTPError, redis.RedisError, OSError) as error:
         print(f"\n[load] ERROR: {error}", file=sys.stderr)
         return 1
-    path = write_results("load", summary)
+    path = write_results("load-hosts" if opts.compare_hosts else "load", summary)
     print(f"\n[load] results: {path.relative_to(ROOT)}")
     return 0 if ok else 1
 

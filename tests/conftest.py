@@ -25,6 +25,34 @@ from tests.helpers.db import seed_baseline
 from tests.helpers.jobs import STEMWORKER_MODELS
 
 MODEL_CACHE = Path(os.environ.get("MUXMINUS_MODEL_CACHE", "/tmp/muxminus-test-models"))
+# `make test-s3`: the same suite with every stored file in a bucket of a local
+# S3-compatible server instead of the shared folder (STORAGE_BACKEND=s3).
+SUITE_ON_S3 = os.environ.get("MUXMINUS_TEST_STORAGE") == "s3"
+S3_SETTINGS = (
+    "STORAGE_BACKEND",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "filesystem_only: checks what only the filesystem backend does (a file "
+        "served from the shared folder); skipped under `make test-s3`",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not SUITE_ON_S3:
+        return
+    skip = pytest.mark.skip(reason="the filesystem backend's own behaviour")
+    for item in items:
+        if item.get_closest_marker("filesystem_only"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +61,52 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         seed_baseline()
 
 
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    from devtools.s3_server import s3_server_running
+
+    with s3_server_running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def suite_bucket(request) -> Iterator[str | None]:  # type: ignore[no-untyped-def]
+    """Under `make test-s3`, one bucket for the whole run: set in the settings of
+    this process and in the environment of every process a test starts."""
+    if not SUITE_ON_S3:
+        yield None
+        return
+    from devtools.s3_server import KEY_ID, REGION, SECRET
+
+    server = request.getfixturevalue("s3_server")
+    values = {
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": server.bucket_create(),
+        "AWS_S3_ENDPOINT_URL": server.endpoint_url,
+        "AWS_S3_REGION_NAME": REGION,
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    }
+    before = {name: getattr(settings, name) for name in S3_SETTINGS}
+    for name, value in values.items():
+        setattr(settings, name, value)
+        os.environ[name] = value
+    yield values["AWS_STORAGE_BUCKET_NAME"]
+    for name, value in before.items():
+        setattr(settings, name, value)
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(autouse=True)
-def _clean_redis_and_shared() -> Iterator[None]:
-    """Each test starts with an empty test Redis DB and an empty shared storage."""
+def _clean_redis_and_shared(request, suite_bucket) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Each test starts with an empty test Redis DB and an empty shared storage
+    (the shared folder, and under `make test-s3` the suite's bucket)."""
+    server = request.getfixturevalue("s3_server") if suite_bucket else None
     django_rq.get_connection("default").flushdb()
     cache.clear()
     yield
+    if server is not None and suite_bucket is not None:
+        _bucket_empty(server, suite_bucket)
     # Everything a test wrote on the shared volume goes, whatever its folder.
     for entry in Path(settings.SHARED_ROOT).iterdir():
         if entry.is_dir() and not entry.is_symlink():
@@ -131,12 +199,12 @@ def live_stemworker(stemworker_url, settings):  # type: ignore[no-untyped-def]
 # --- Object storage: a local S3-compatible server (devtools/s3_server.py) -----
 
 
-@pytest.fixture(scope="session")
-def s3_server():  # type: ignore[no-untyped-def]
-    from devtools.s3_server import s3_server_running
-
-    with s3_server_running() as server:
-        yield server
+def _bucket_empty(server, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    client = server.client()
+    keys = server.keys(bucket)
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        client.delete_objects(Bucket=bucket, Delete={"Objects": batch})
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.factories import UserFactory
 from tests.helpers.accounts import PASSWORD
 from tests.helpers.audio import song_bytes
 from tests.helpers.jobs import finished_job
+from tests.helpers.stored import is_stored, shared_files
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +65,8 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     done, queued, purchase = person_with_everything(user, tmp_path)
     theirs = finished_job(other_user)
     their_token, their_secret = api_token_create(user=other_user, name="theirs")
-    assert storage.output_dir(done).is_dir()
-    assert storage.canonical_path(queued).is_file()
+    assert all(is_stored(stem.path) for stem in done.stems.all())
+    assert is_stored(storage.canonical_path(queued))
     email, user_id = user.email, user.pk
 
     reauthenticate(client, user)
@@ -92,6 +93,8 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     assert "_auth_user_id" not in client.session
 
     # Files: the stems, the queued upload, their folders.
+    left = {str(path) for path in shared_files()}
+    assert not any(str(done.pk) in path or str(queued.pk) in path for path in left)
     assert not storage.output_dir(done).exists()
     assert not storage.upload_dir(queued).exists()
     # Rows.
@@ -115,8 +118,7 @@ def test_deleting_an_account_leaves_nothing_of_theirs(
     )
     # Another person is untouched.
     theirs.refresh_from_db()
-    assert storage.output_dir(theirs).is_dir()
-    assert all(stem.path.is_file() for stem in theirs.stems.all())
+    assert all(is_stored(stem.path) for stem in theirs.stems.all())
     assert ApiToken.objects.filter(pk=their_token.pk).exists()
     assert account_for_user(other_user).balance == 3
 

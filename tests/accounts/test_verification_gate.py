@@ -11,7 +11,7 @@ from jobs.intake.admission import jobs_submit
 from jobs.models import Job
 from tests.factories import UserFactory
 from tests.helpers.audio import song_bytes
-from tests.helpers.jobs import shared_files
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

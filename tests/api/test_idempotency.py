@@ -8,8 +8,8 @@ from django.utils import timezone
 from billing.services import account_for_user
 from jobs.models import Job, JobSubmission
 from tests.helpers.api import post_jobs, token_client, upload
-from tests.helpers.jobs import shared_files
 from tests.helpers.races import race
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

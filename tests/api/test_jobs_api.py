@@ -14,7 +14,8 @@ from billing.services import account_for_user, credits_adjust
 from jobs import lifecycle, storage
 from jobs.models import Job
 from tests.helpers.api import JOBS, post_jobs, upload
-from tests.helpers.jobs import finished_job, shared_files
+from tests.helpers.jobs import finished_job
+from tests.helpers.stored import download, is_stored, shared_files, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +244,7 @@ def test_job_detail_shows_stems_and_download_links(api, user):
 def test_delete_cancels_refunds_and_removes_files(api, user, wav):
     [created] = post_jobs(api, upload(wav)).json()
     job = Job.objects.get(pk=created["id"])
-    assert storage.canonical_path(job).exists()
+    assert is_stored(storage.canonical_path(job))
     assert account_for_user(user).balance == 2
     response = api.delete(f"{JOBS}{job.pk}/")
     assert response.status_code == 204
@@ -256,7 +257,8 @@ def test_delete_cancels_refunds_and_removes_files(api, user, wav):
 def test_delete_of_a_finished_job_removes_its_stems(api, user):
     job = finished_job(user)
     assert api.delete(f"{JOBS}{job.pk}/").status_code == 204
-    assert not storage.output_dir(job).exists()
+    assert not is_stored(storage.output_dir(job) / "vocals.wav")
+    assert shared_files() == []
     assert account_for_user(user).balance == 3  # nothing to refund
 
 
@@ -270,28 +272,28 @@ def test_an_unknown_job_is_404(api):
 def test_stem_download_has_type_name_and_ranges(api, user):
     job = finished_job(user)
     url = f"{JOBS}{job.pk}/stems/vocals/"
-    whole = api.get(url)
-    body = b"".join(whole.streaming_content)
+    whole = download(api, url)
+    body = whole.content
     assert whole.status_code == 200
-    assert whole["Content-Type"] == "audio/wav"
-    assert 'filename="Song - vocals.wav"' in whole["Content-Disposition"]
-    assert whole["Accept-Ranges"] == "bytes"
-    assert body == (storage.output_dir(job) / "vocals.wav").read_bytes()
-    part = api.get(url, HTTP_RANGE="bytes=0-9")
+    assert whole.headers["Content-Type"] == "audio/wav"
+    assert 'filename="Song - vocals.wav"' in whole.headers["Content-Disposition"]
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    assert body == stored_bytes(storage.output_dir(job) / "vocals.wav")
+    part = download(api, url, HTTP_RANGE="bytes=0-9")
     assert part.status_code == 206
-    assert part["Content-Range"] == f"bytes 0-9/{len(body)}"
-    assert b"".join(part.streaming_content) == body[:10]
-    assert api.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
+    assert part.headers["Content-Range"] == f"bytes 0-9/{len(body)}"
+    assert part.content == body[:10]
+    assert download(api, url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
     assert_error(api.get(f"{JOBS}{job.pk}/stems/drums/"), 404, "not_found")
 
 
 def test_zip_download_holds_every_stem(api, user):
     job = finished_job(user, original_filename="My Song.mp3")
-    response = api.get(f"{JOBS}{job.pk}/download/")
+    response = download(api, f"{JOBS}{job.pk}/download/")
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/zip"
-    assert 'filename="My Song - stems.zip"' in response["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert response.headers["Content-Type"] == "application/zip"
+    assert 'filename="My Song - stems.zip"' in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == [
         "My Song - no_vocals.wav",
         "My Song - vocals.wav",
@@ -314,6 +316,7 @@ def test_expired_stems_are_410_and_links_are_null(api, user):
     assert [s["url"] for s in body["stems"]] == [None, None]
 
 
+@pytest.mark.filesystem_only  # nginx serves the shared folder; s3 presigns
 def test_behind_nginx_downloads_are_handed_to_the_proxy(api, user, settings):
     settings.SENDFILE_ACCEL_PREFIX = "/protected/"
     job = finished_job(user)
@@ -338,7 +341,7 @@ def test_another_persons_job_is_404_for_every_verb(api, other_user, subpath, ver
     if verb != "head":
         assert response.json()["code"] == "not_found"
     assert Job.objects.filter(pk=theirs.pk).exists()
-    assert (storage.output_dir(theirs) / "vocals.wav").exists()
+    assert is_stored(storage.output_dir(theirs) / "vocals.wav")
 
 
 @pytest.mark.parametrize("subpath", SUBPATHS)

@@ -7,7 +7,7 @@ import pytest
 from billing.services import account_for_user
 from jobs.models import Job
 from tests.helpers.api import post_jobs, upload
-from tests.helpers.jobs import shared_files
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from jobs.runner import reaper
 from tests.helpers.accounts import signed_up_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.faults import FlakyTcpProxy, database_url, wait_until
-from tests.helpers.jobs import shared_files
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -52,8 +52,8 @@ def finished_job(user, stems=("vocals", "no_vocals"), seconds=1.0, **fields) -> 
     return job
 
 
-def shared_files() -> list[Path]:
-    """Every file left on the shared volume (the staging folder included)."""
+def local_files() -> list[Path]:
+    """Every file on this process's SHARED_ROOT (on s3: the web's scratch)."""
     return sorted(p for p in Path(settings.SHARED_ROOT).rglob("*") if p.is_file())
 
 

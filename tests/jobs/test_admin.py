@@ -10,7 +10,8 @@ from billing.models import CreditEntry
 from billing.services import account_for_user
 from jobs.models import Job, Stem
 from tests.helpers.accounts import signed_up_user
-from tests.helpers.jobs import finished_job, shared_files, submit, upload
+from tests.helpers.jobs import finished_job, submit, upload
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from jobs.models import Job
 from stemworker import runner as stemworker_runner
 from stemworker.config import Settings as StemworkerSettings
 from tests.helpers.audio import song_bytes
-from tests.helpers.jobs import shared_files, submit
+from tests.helpers.jobs import submit
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

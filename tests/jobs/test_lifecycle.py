@@ -5,7 +5,8 @@ import pytest
 from billing.services import account_for_user
 from jobs import lifecycle
 from jobs.models import Job
-from tests.helpers.jobs import shared_files, submit, upload
+from tests.helpers.jobs import submit, upload
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from billing.services import account_for_user
 from jobs import storage
 from jobs.models import Job
 from tests.helpers.audio import song_bytes
-from tests.helpers.jobs import finished_job, shared_files
+from tests.helpers.jobs import finished_job
+from tests.helpers.stored import shared_files
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +74,8 @@ def _folder(*parts: str, files: int = 1) -> Path:
     return folder
 
 
+# The bucket's sweep: tests/storage/test_s3_pipeline.py.
+@pytest.mark.filesystem_only
 def test_the_sweeper_keeps_what_jobs_need_and_removes_the_rest(user):
     active = Job.objects.create(user=user, original_filename="a.wav", model="htdemucs")
     done = finished_job(user)

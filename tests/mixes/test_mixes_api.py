@@ -4,6 +4,7 @@ POST /api/v1/jobs/<id>/mixes/ checks everything before queueing; the same
 parameters give the same mix, rendered once; the file goes with the job's.
 """
 
+import io
 from datetime import timedelta
 
 import django_rq
@@ -18,6 +19,7 @@ from jobs.models import Job
 from mixes.models import Mix
 from tests.helpers.api import token_client
 from tests.helpers.jobs import finished_job
+from tests.helpers.stored import download, is_stored, shared_files, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +54,14 @@ def test_a_minus_one_preset_renders_once_and_downloads(
     render_queued()
     ready = client.get(mix["url"]).json()
     assert ready["status"] == "succeeded" and ready["progress"] == 100
-    download = client.get(ready["download_url"])
-    assert download.status_code == 200
-    assert download["Content-Type"] == "audio/wav"
-    assert "without vocals" in download["Content-Disposition"]
-    path = Mix.objects.get().job.stems.first().path.parent / "mixes"
-    [rendered] = path.glob("*.wav")
-    info = soundfile.info(str(rendered))
+    fetched = download(client, ready["download_url"])
+    assert fetched.status_code == 200
+    assert fetched.headers["Content-Type"] == "audio/wav"
+    assert "without vocals" in fetched.headers["Content-Disposition"]
+    rendered = Mix.objects.get().relative_path
+    assert rendered.startswith(f"outputs/{Mix.objects.get().job_id}/mixes/")
+    assert stored_bytes(rendered) == fetched.content
+    info = soundfile.info(io.BytesIO(fetched.content))
     assert info.channels == 2 and abs(info.duration - 1.0) < 0.02
     # The same parameters: the same mix, at once, nothing queued again.
     again = post_mix(client, four_stems, {"gains": {"drums": 1, "bass": 1, "other": 1}})
@@ -159,16 +162,15 @@ def test_a_mix_goes_with_the_jobs_files(
         mix = post_mix(client, four_stems, {"preset": "without_other"}).json()
     render_queued()
     rendered = Mix.objects.get()
-    file = (
-        rendered.job.stems.first().path.parent / rendered.relative_path.split("/")[-2]
-    )
-    assert file.exists()
+    assert rendered.relative_path.startswith(f"outputs/{rendered.job_id}/mixes/")
+    assert is_stored(rendered.relative_path)
     lifecycle.jobs_purge_expired(now=timezone.now() + timedelta(days=2))
     gone = client.get(mix["url"]).json()
     assert gone["expired"] is True and gone["download_url"] is None
-    download = client.get(mix["url"] + "download/")
-    assert download.status_code == 410 and download.json()["code"] == "files_expired"
-    assert not file.exists()
+    refused = client.get(mix["url"] + "download/")
+    assert refused.status_code == 410 and refused.json()["code"] == "files_expired"
+    assert not is_stored(rendered.relative_path)
+    assert shared_files() == []
 
 
 def test_the_job_page_offers_the_practice_tools(client, user, four_stems) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from tests.helpers.accounts import funded_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.browser import wait_for
 from tests.helpers.hosts import Host
-from tests.helpers.jobs import shared_files, submit, upload
+from tests.helpers.jobs import local_files, submit, upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
@@ -122,7 +122,7 @@ def test_ten_jobs_of_three_people_spread_over_two_hosts_in_fair_order(
     assert a.stop() == 0 and b.stop() == 0  # they leave, having cleaned up
     # Four stems a job, no input left (a job's end removes it just after).
     assert len(s3_server.keys(s3_bucket)) == 10 * 4
-    assert shared_files() == [] and a.files() == [] and b.files() == []
+    assert local_files() == [] and a.files() == [] and b.files() == []
     assert hosts.hosts_report() == []
 
 

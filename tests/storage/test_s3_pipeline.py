@@ -23,7 +23,7 @@ from jobs.models import Job
 from jobs.runner.tempo_and_key import job_tempo_and_key_detect
 from tests.helpers.api import token_client
 from tests.helpers.audio import write_song
-from tests.helpers.jobs import finished_job, run_queue, shared_files
+from tests.helpers.jobs import finished_job, local_files, run_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_a_song_goes_through_the_bucket_and_leaves_no_local_file(
     job = Job.objects.get()
     # The decode is in the bucket, not on this host.
     assert s3_server.keys(s3_bucket) == [f"uploads/{job.pk}/input.wav"]
-    assert shared_files() == []
+    assert local_files() == []
 
     run_queue()
     job.refresh_from_db()
@@ -77,7 +77,7 @@ def test_a_song_goes_through_the_bucket_and_leaves_no_local_file(
     assert s3_server.keys(s3_bucket) == sorted(
         f"outputs/{job.pk}/{name}.mp3" for name in FOUR
     )
-    assert shared_files() == []  # the worker's scratch is empty again
+    assert local_files() == []  # the worker's scratch is empty again
     assert account_for_user(user).balance == 2
 
     download = presigned(client.get(reverse("jobs:stem", args=[job.pk, "vocals"])))
@@ -106,11 +106,11 @@ def test_a_song_goes_through_the_bucket_and_leaves_no_local_file(
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     assert sorted(names) == sorted(f"Demo Song - {name}.mp3" for name in FOUR)
     assert f"outputs/{job.pk}/stems.zip" in s3_server.keys(s3_bucket)
-    assert shared_files() == []  # the zip was built in scratch, then stored
+    assert local_files() == []  # the zip was built in scratch, then stored
 
     # Tempo and key read the stems from the bucket too.
     assert job_tempo_and_key_detect(job_id=str(job.pk))
-    assert shared_files() == []
+    assert local_files() == []
 
     Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(1))
     assert lifecycle.jobs_purge_expired() == 1
@@ -132,7 +132,7 @@ def test_an_upload_refused_for_its_audio_or_for_credits_stores_nothing(
     assert refused.status_code in (400, 402)
     assert Job.objects.count() == 0
     assert s3_server.keys(s3_bucket) == []
-    assert shared_files() == []
+    assert local_files() == []
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_an_input_lost_from_the_bucket_fails_the_job_with_its_credit_back(
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and job.error == messages.INPUT_LOST
     assert account_for_user(user).balance == 3 and not ledger_mismatches()
-    assert s3_server.keys(s3_bucket) == [] and shared_files() == []
+    assert s3_server.keys(s3_bucket) == [] and local_files() == []
 
 
 def test_a_corrupted_input_fails_readably_and_leaves_no_object(
@@ -170,7 +170,7 @@ def test_a_corrupted_input_fails_readably_and_leaves_no_object(
     assert job.status == Job.Status.FAILED
     assert "could not be read as audio" in job.error
     assert account_for_user(user).balance == 3
-    assert s3_server.keys(s3_bucket) == [] and shared_files() == []
+    assert s3_server.keys(s3_bucket) == [] and local_files() == []
 
 
 def test_closing_an_account_deletes_its_objects(user, s3_bucket, s3_server):
@@ -207,7 +207,7 @@ def test_a_mix_is_rendered_from_the_bucket_and_stored_there(
     path.write_bytes(fetched.content)
     info = sf.info(str(path))
     assert info.channels == 2 and abs(info.duration - 1.0) < 0.02
-    assert shared_files() == []
+    assert local_files() == []
 
 
 def test_the_sweeper_removes_objects_no_job_needs(user, s3_bucket, s3_server):
@@ -237,7 +237,7 @@ def test_the_landing_page_demo_is_stored_and_served_from_the_bucket(
     assert len(keys) == 1 + 2 + 6 and all(
         k.startswith(f"demo/{song.pk}/") for k in keys
     )
-    assert shared_files() == []
+    assert local_files() == []
     mix = song.tracks.get(stem_set="original")
     answer = client.get(f"/demo/audio/{mix.pk}/")
     assert answer.status_code == 302

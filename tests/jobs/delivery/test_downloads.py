@@ -13,6 +13,7 @@ from jobs import lifecycle, messages, storage
 from jobs.models import Job
 from tests.helpers.api import token_client
 from tests.helpers.jobs import finished_job
+from tests.helpers.stored import is_stored, stored_remove
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def _zip_urls(job: Job) -> tuple[str, str]:
 
 def test_a_stem_whose_file_is_missing_is_a_404_on_both(client, user):
     job = finished_job(user)
-    job.stems.get(name="vocals").path.unlink()
+    stored_remove(job.stems.get(name="vocals").path)
     site_url, api_url = _stem_urls(job)
     site = _site(client, user).get(site_url)
     assert site.status_code == 404
@@ -50,13 +51,13 @@ def test_a_stem_whose_file_is_missing_is_a_404_on_both(client, user):
 
 def test_a_zip_with_a_stem_file_missing_is_a_404_on_both(client, user):
     job = finished_job(user)
-    job.stems.get(name="no_vocals").path.unlink()
+    stored_remove(job.stems.get(name="no_vocals").path)
     site_url, api_url = _zip_urls(job)
     assert _site(client, user).get(site_url).status_code == 404
     api = token_client(user).get(api_url)
     assert api.status_code == 404
     assert api.json()["detail"] == messages.STEM_MISSING
-    assert not storage.zip_path(job).exists()
+    assert not is_stored(storage.zip_path(job))
 
 
 @pytest.mark.parametrize("urls", [_stem_urls, _zip_urls])

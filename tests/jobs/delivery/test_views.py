@@ -15,7 +15,8 @@ from jobs import lifecycle, storage
 from jobs.delivery import views
 from jobs.models import Job
 from tests.helpers.audio import song_bytes
-from tests.helpers.jobs import finished_job, shared_files, submit, upload
+from tests.helpers.jobs import finished_job, submit, upload
+from tests.helpers.stored import download, is_stored, shared_files, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -91,30 +92,31 @@ def test_stem_download_supports_ranges(client, user):
     job = finished_job(user)
     client.force_login(user)
     url = reverse("jobs:stem", args=[job.pk, "vocals"])
-    whole = client.get(url)
-    body = b"".join(whole.streaming_content)
+    whole = download(client, url)
+    body = whole.content
     assert whole.status_code == 200
-    assert whole["Content-Type"] == "audio/wav"
-    assert 'filename="Song - vocals.wav"' in whole["Content-Disposition"]
-    assert body == (storage.output_dir(job) / "vocals.wav").read_bytes()
-    part = client.get(url, HTTP_RANGE="bytes=10-19")
+    assert whole.headers["Content-Type"] == "audio/wav"
+    assert 'filename="Song - vocals.wav"' in whole.headers["Content-Disposition"]
+    assert body == stored_bytes(storage.output_dir(job) / "vocals.wav")
+    part = download(client, url, HTTP_RANGE="bytes=10-19")
     assert part.status_code == 206
-    assert part["Content-Range"] == f"bytes 10-19/{len(body)}"
-    assert b"".join(part.streaming_content) == body[10:20]
-    tail = client.get(url, HTTP_RANGE="bytes=-5")
-    assert b"".join(tail.streaming_content) == body[-5:]
-    assert client.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(body)}"
+    assert part.content == body[10:20]
+    tail = download(client, url, HTTP_RANGE="bytes=-5")
+    assert tail.content == body[-5:]
+    assert download(client, url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
 
 
 def test_zip_holds_every_stem(client, user):
     job = finished_job(user)
     client.force_login(user)
-    response = client.get(reverse("jobs:zip", args=[job.pk]))
+    response = download(client, reverse("jobs:zip", args=[job.pk]))
     assert response.status_code == 200
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == ["Song - no_vocals.wav", "Song - vocals.wav"]
 
 
+@pytest.mark.filesystem_only  # nginx serves the shared folder; s3 presigns
 def test_behind_nginx_downloads_are_handed_to_the_proxy(client, user, settings):
     settings.SENDFILE_ACCEL_PREFIX = "/protected/"
     job = finished_job(user)
@@ -140,14 +142,15 @@ def test_another_users_job_is_a_404_everywhere(client, user, other_user):
 def test_expired_stems_are_purged_but_the_job_stays(client, user):
     job = finished_job(user)
     call_command("purge_expired")
-    assert (storage.output_dir(job) / "vocals.wav").exists()
+    assert is_stored(storage.output_dir(job) / "vocals.wav")
     Job.objects.filter(pk=job.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )
     assert lifecycle.jobs_purge_expired() == 1
     job.refresh_from_db()
     assert job.files_purged_at is not None
-    assert not storage.output_dir(job).exists()
+    assert not is_stored(storage.output_dir(job) / "vocals.wav")
+    assert shared_files() == []
     client.force_login(user)
     assert client.get(reverse("jobs:stem", args=[job.pk, "vocals"])).status_code == 410
     assert client.get(reverse("jobs:zip", args=[job.pk])).status_code == 410
@@ -171,7 +174,7 @@ def test_peaks_are_recorded_per_stem(user):
         assert 300 <= len(stem.peaks) <= 400
         assert max(stem.peaks) > 0.1
         assert stem.duration_seconds == pytest.approx(1.0, abs=0.01)
-        assert stem.size_bytes == stem.path.stat().st_size
+        assert stem.size_bytes == len(stored_bytes(stem.path))
 
 
 def test_the_dashboards_polling_and_the_api_show_a_job_alike(client, user):

@@ -11,7 +11,8 @@ from billing.services import InsufficientCredits, account_for_user, credits_adju
 from jobs import storage
 from jobs.intake import errors
 from jobs.models import Job
-from tests.helpers.jobs import shared_files, submit, upload
+from tests.helpers.jobs import submit, upload
+from tests.helpers.stored import shared_files, stored_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,12 @@ def test_a_job_is_admitted_charged_stored_and_enqueued(
     assert account_for_user(user).balance == 2
     # What is kept is our decode of the upload, under our name: the same
     # samples as float, stereo, 44.1 kHz; the upload itself is gone.
-    kept = storage.canonical_path(job)
-    assert kept.name == "input.wav"
-    info = sf.info(str(kept))
+    assert storage.canonical_path(job).name == "input.wav"
+    with stored_copy(storage.canonical_path(job)) as kept:
+        info = sf.info(str(kept))
+        decoded, _ = sf.read(str(kept), dtype="float32")
     assert (info.subtype, info.samplerate, info.channels) == ("FLOAT", 44100, 2)
     uploaded, _ = sf.read(io.BytesIO(wav), dtype="float32")
-    decoded, _ = sf.read(str(kept), dtype="float32")
     assert np.allclose(decoded, uploaded, atol=1e-4)
     [turn] = django_rq.get_queue("stems").get_jobs()
     assert turn.func_name == "jobs.runner.tasks.job_process_next_task"

@@ -28,7 +28,8 @@ from tests.helpers.audio import (
     wav_header,
     zip_bytes,
 )
-from tests.helpers.jobs import finished_job, run_queue, shared_files
+from tests.helpers.jobs import finished_job, run_queue
+from tests.helpers.stored import download, shared_files
 
 pytestmark = pytest.mark.django_db
 
@@ -395,9 +396,9 @@ def test_a_hostile_name_is_only_displayed_cleaned(api, user, name, shown):
 
 
 def _assert_download_names_are_safe(api: Any, job: Job, shown: str) -> None:
-    response = api.get(f"{JOBS}{job.pk}/stems/vocals/")
+    response = download(api, f"{JOBS}{job.pk}/stems/vocals/")
     assert response.status_code == 200
-    disposition = response["Content-Disposition"]
+    disposition = response.headers["Content-Disposition"]
     assert disposition.isascii() and disposition.isprintable()
     match = re.fullmatch(
         r"attachment; (?:filename=\"(.*)\"|filename\*=utf-8''(\S+))", disposition

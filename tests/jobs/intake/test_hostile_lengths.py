@@ -18,8 +18,9 @@ from jobs import budget, storage
 from jobs.models import Job
 from jobs.runner.dispatch import separation_request
 from tests.helpers.api import post_jobs, token_client, upload
-from tests.helpers.jobs import run_queue, shared_files
+from tests.helpers.jobs import run_queue
 from tests.helpers.lying_audio import LIES, encoded
+from tests.helpers.stored import shared_files, stored_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +114,8 @@ def test_demucs_separates_exactly_what_was_counted(
     assert job.status == Job.Status.SUCCEEDED, (job.error, job.error_log[-2000:])
     assert job.duration_seconds == pytest.approx(20.0, abs=0.01)
     for stem in job.stems.all():
-        assert sf.info(str(storage.root() / stem.path)).duration == pytest.approx(
-            job.duration_seconds, abs=0.05
-        )
+        with stored_copy(stem.path) as local:
+            duration = sf.info(str(local)).duration
+        assert duration == pytest.approx(job.duration_seconds, abs=0.05)
     assert account_for_user(user).balance == 2
     assert not ledger_mismatches()

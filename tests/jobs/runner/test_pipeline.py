@@ -30,7 +30,16 @@ from jobs import budget, catalog, stemworker, storage
 from jobs.models import Job
 from jobs.stemworker import SeparationRequest
 from tests.helpers.audio import write_song
-from tests.helpers.jobs import run_queue, shared_files
+from tests.helpers.jobs import run_queue
+from tests.helpers.stored import (
+    download,
+    is_stored,
+    shared_files,
+    stored_bytes,
+    stored_copy,
+    stored_remove,
+    stored_replace,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +94,7 @@ def test_a_song_becomes_downloadable_stems(
     with django_capture_on_commit_callbacks(execute=True):
         job = upload(client, tmp_path, **options)
     assert job.status == Job.Status.QUEUED
-    assert storage.canonical_path(job).is_file()
+    assert is_stored(storage.canonical_path(job))
     run_queue()
 
     job.refresh_from_db()
@@ -95,23 +104,26 @@ def test_a_song_becomes_downloadable_stems(
     assert sorted(stem.name for stem in job.stems.all()) == stems
     for stem in job.stems.all():
         assert stem.path.suffix == f".{options['output_format']}"
-        info = sf.info(str(stem.path))
+        with stored_copy(stem.path) as local:
+            info = sf.info(str(local))
+            assert stem.size_bytes == local.stat().st_size > 0
         assert abs(info.frames / info.samplerate - SECONDS) < 0.1
-        assert stem.size_bytes == stem.path.stat().st_size > 0
         assert len(stem.peaks) > 100
     # Originals are never kept; the stemworker's work folder is gone too.
-    assert not storage.upload_dir(job).exists()
+    assert not is_stored(storage.canonical_path(job))
     assert sorted(shared_files()) == sorted(stem.path for stem in job.stems.all())
     assert account_for_user(user).balance == 2
 
-    response = client.get(reverse("jobs:zip", args=[job.pk]))
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    response = download(client, reverse("jobs:zip", args=[job.pk]))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
     expected = sorted(
         f"Demo Song - {name}.{options['output_format']}" for name in stems
     )
     assert sorted(archive.namelist()) == expected
-    stem = client.get(reverse("jobs:stem", args=[job.pk, stems[0]]))
-    assert stem.status_code == 200
+    stem = download(client, reverse("jobs:stem", args=[job.pk, stems[0]]))
+    assert stem.status_code == 200 and stem.content == stored_bytes(
+        job.stems.get(name=stems[0]).path
+    )
     page = client.get(reverse("jobs:detail", args=[job.pk])).content.decode()
     assert page.count("<audio") == len(stems)
 
@@ -136,7 +148,9 @@ def test_a_file_corrupted_after_upload_fails_readably(
     client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
 ):
     job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
-    storage.canonical_path(job).write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage" * 100)
+    stored_replace(
+        storage.canonical_path(job), b"RIFF\x00\x00\x00\x00WAVEgarbage" * 100
+    )
     run_queue()
     assert_failed_and_refunded(job, user, "could not be read as audio")
 
@@ -145,7 +159,7 @@ def test_a_missing_upload_fails_even_though_demucs_exits_0(
     client, user, tmp_path, live_stemworker, django_capture_on_commit_callbacks
 ):
     job = _admit(client, user, tmp_path, django_capture_on_commit_callbacks)
-    storage.canonical_path(job).unlink()
+    stored_remove(storage.canonical_path(job))
     run_queue()
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -373,4 +387,4 @@ def test_a_stemworker_restart_mid_job_resubmits_the_job(
     assert len(servers) == 2
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert account_for_user(user).balance == 2
-    assert not storage.upload_dir(job).exists()
+    assert not is_stored(storage.canonical_path(job))
