@@ -238,7 +238,8 @@ class LoadProduct(Product):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_services()
-            models = self.client().get("/api/v1/models/")
+            with self.client() as client:
+                models = client.get("/api/v1/models/")
             if models.status_code == 200 and models.json():
                 return
             time.sleep(0.5)

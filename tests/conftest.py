@@ -25,24 +25,16 @@ from tests.helpers.db import seed_baseline
 from tests.helpers.jobs import STEMWORKER_MODELS
 
 MODEL_CACHE = Path(os.environ.get("MUXMINUS_MODEL_CACHE", "/tmp/muxminus-test-models"))
-# `make test-s3`: the same suite with every stored file in a bucket of a local
-# S3-compatible server instead of the shared folder (STORAGE_BACKEND=s3).
+# MUXMINUS_TEST_STORAGE=s3: the same suite with every stored file in a bucket
+# of a local S3-compatible server instead of the shared folder.
 SUITE_ON_S3 = os.environ.get("MUXMINUS_TEST_STORAGE") == "s3"
-S3_SETTINGS = (
-    "STORAGE_BACKEND",
-    "AWS_STORAGE_BUCKET_NAME",
-    "AWS_S3_ENDPOINT_URL",
-    "AWS_S3_REGION_NAME",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "filesystem_only: checks what only the filesystem backend does (a file "
-        "served from the shared folder); skipped under `make test-s3`",
+        "served from the shared folder); skipped with MUXMINUS_TEST_STORAGE=s3",
     )
 
 
@@ -71,8 +63,9 @@ def s3_server():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def suite_bucket(request) -> Iterator[str | None]:  # type: ignore[no-untyped-def]
-    """Under `make test-s3`, one bucket for the whole run: set in the settings of
-    this process and in the environment of every process a test starts."""
+    """With MUXMINUS_TEST_STORAGE=s3, one bucket for the whole run: set in the
+    settings of this process and in the environment of every process a test
+    starts."""
     if not SUITE_ON_S3:
         yield None
         return
@@ -87,7 +80,7 @@ def suite_bucket(request) -> Iterator[str | None]:  # type: ignore[no-untyped-de
         "AWS_ACCESS_KEY_ID": KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SECRET,
     }
-    before = {name: getattr(settings, name) for name in S3_SETTINGS}
+    before = {name: getattr(settings, name) for name in values}
     for name, value in values.items():
         setattr(settings, name, value)
         os.environ[name] = value
@@ -100,12 +93,12 @@ def suite_bucket(request) -> Iterator[str | None]:  # type: ignore[no-untyped-de
 @pytest.fixture(autouse=True)
 def _clean_redis_and_shared(request, suite_bucket) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Each test starts with an empty test Redis DB and an empty shared storage
-    (the shared folder, and under `make test-s3` the suite's bucket)."""
+    (the shared folder, and with MUXMINUS_TEST_STORAGE=s3 the suite's bucket)."""
     server = request.getfixturevalue("s3_server") if suite_bucket else None
     django_rq.get_connection("default").flushdb()
     cache.clear()
     yield
-    if server is not None and suite_bucket is not None:
+    if server is not None:
         _bucket_empty(server, suite_bucket)
     # Everything a test wrote on the shared volume goes, whatever its folder.
     for entry in Path(settings.SHARED_ROOT).iterdir():

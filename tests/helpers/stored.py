@@ -2,7 +2,7 @@
 
 A key is a path relative to SHARED_ROOT (jobs/storage.py), so every stored
 file is named here by the path the filesystem backend keeps it at: on
-STORAGE_BACKEND=s3 (`make test-s3`) the bucket's objects are listed, read and
+STORAGE_BACKEND=s3 (MUXMINUS_TEST_STORAGE=s3) the bucket's objects are listed, read and
 changed under those same names. A test written with these helpers checks the
 product, not the backend it happens to run on.
 """
@@ -26,19 +26,10 @@ def _key(path: Path | str) -> str:
 
 def bucket_keys() -> list[str]:
     """Every object of the configured bucket (s3 only)."""
-    import boto3
+    from devtools.s3_server import S3Server
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.AWS_S3_ENDPOINT_URL or None,
-        region_name=settings.AWS_S3_REGION_NAME or None,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-    )
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.AWS_STORAGE_BUCKET_NAME
-    )
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    server = S3Server(settings.AWS_S3_ENDPOINT_URL)
+    return server.keys(settings.AWS_STORAGE_BUCKET_NAME)
 
 
 def shared_files() -> list[Path]:

@@ -387,4 +387,5 @@ def test_a_stemworker_restart_mid_job_resubmits_the_job(
     assert len(servers) == 2
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert account_for_user(user).balance == 2
+    assert not storage.upload_dir(job).exists()
     assert not is_stored(storage.canonical_path(job))
