@@ -100,11 +100,12 @@ def relative(path: Path) -> str:
     return str(path.relative_to(root()))
 
 
-def file_keep(path: Path) -> tuple[str, int]:
+def file_keep(path: Path, *, retain: bool = False) -> tuple[str, int]:
     """Store a file made under SHARED_ROOT under its own key (on the
-    filesystem, where it is); returns (key, size in bytes)."""
+    filesystem, where it is); returns (key, size in bytes). `retain`: on s3,
+    the local file stays too (for a caller that may have to do it again)."""
     key, size = relative(path), path.stat().st_size
-    store().keep(key, path, content_type=content_type_for(key))
+    store().keep(key, path, content_type=content_type_for(key), retain=retain)
     return key, size
 
 

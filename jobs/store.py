@@ -63,8 +63,11 @@ class Entry:
 
 
 class FileStore(Protocol):
-    def keep(self, key: str, local: Path, *, content_type: str = "") -> None:
-        """Store the local file `local` under `key`; `local` is gone afterwards."""
+    def keep(
+        self, key: str, local: Path, *, content_type: str = "", retain: bool = False
+    ) -> None:
+        """Store the local file `local` under `key`; `local` is gone afterwards,
+        unless `retain` (then the caller removes it)."""
 
     def local_copy(self, key: str) -> contextlib.AbstractContextManager[Path]:
         """A local file with the stored content, for as long as the block runs.
@@ -115,12 +118,19 @@ class FilesystemStore:
     def path(self, key: str) -> Path:
         return self.root / key
 
-    def keep(self, key: str, local: Path, *, content_type: str = "") -> None:
+    def keep(
+        self, key: str, local: Path, *, content_type: str = "", retain: bool = False
+    ) -> None:
         target = self.path(key)
         if local.resolve() == target.resolve():
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(local, target)
+        if retain:
+            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+            shutil.copyfile(local, partial)
+            os.replace(partial, target)
+        else:
+            os.replace(local, target)
 
     @contextlib.contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
@@ -225,12 +235,15 @@ class S3Store:
     def _bucket(self) -> Any:
         return self._storage.bucket
 
-    def keep(self, key: str, local: Path, *, content_type: str = "") -> None:
+    def keep(
+        self, key: str, local: Path, *, content_type: str = "", retain: bool = False
+    ) -> None:
         extra = {"ContentType": content_type} if content_type else {}
         self._bucket.upload_file(
             str(local), key, ExtraArgs=extra, Config=self._storage.transfer_config
         )
-        local.unlink(missing_ok=True)
+        if not retain:
+            local.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:

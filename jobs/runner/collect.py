@@ -59,7 +59,10 @@ def job_collect(*, job: Job, stems: Sequence[tuple[str, Path]]) -> bool:
     files = []
     for stem in finished:
         # On s3 an upload from this host's scratch; on the filesystem, nothing.
-        key, size = storage.file_keep(stem.path)
+        # The encoded stem stays in the scratch until the job ends
+        # (storage.scratch_clean): a repeat after a failed job_succeed (the
+        # database away for a moment) finds it there, as on the filesystem.
+        key, size = storage.file_keep(stem.path, retain=True)
         files.append(
             lifecycle.StemFile(
                 name=stem.name,

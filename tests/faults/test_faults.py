@@ -22,10 +22,11 @@ from jobs import stemworker as stemworker_api
 from jobs.intake.admission import jobs_submit
 from jobs.models import Job
 from jobs.runner import reaper
+from jobs.store import is_shared_folder
 from tests.helpers.accounts import signed_up_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.faults import FlakyTcpProxy, database_url, wait_until
-from tests.helpers.stored import shared_files
+from tests.helpers.stored import bucket_keys, shared_files
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -58,12 +59,19 @@ def all_ended() -> bool:
 
 
 def scratch_left() -> list[Path]:
-    """Uploads and work folders still on the shared storage."""
-    return [
+    """Uploads and work folders still on the shared storage (or, on s3, the
+    uploads still in the bucket)."""
+    local = [
         entry
         for folder in ("work", "uploads")
         if (settings.SHARED_ROOT / folder).exists()
         for entry in (settings.SHARED_ROOT / folder).iterdir()
+    ]
+    stored = [] if is_shared_folder() else bucket_keys()
+    return local + [
+        settings.SHARED_ROOT / key
+        for key in stored
+        if key.split("/", 1)[0] in ("work", "uploads")
     ]
 
 

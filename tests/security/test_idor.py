@@ -22,6 +22,7 @@ from billing.services import account_for_user
 from jobs import storage
 from jobs.models import Job
 from tests.helpers.jobs import finished_job
+from tests.helpers.stored import is_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,7 @@ def test_deleting_their_finished_job_changes_nothing(
     assert_not_found(my_api.delete(f"/api/v1/jobs/{theirs.pk}/"))
     theirs.refresh_from_db()
     assert theirs.status == Job.Status.SUCCEEDED
-    assert (storage.output_dir(theirs) / "vocals.wav").is_file()
+    assert is_stored(storage.output_dir(theirs) / "vocals.wav")
 
 
 def test_cancelling_their_running_job_changes_nothing(

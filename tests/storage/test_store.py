@@ -39,6 +39,15 @@ def test_a_kept_file_is_read_back_and_its_local_file_is_gone(backend):
     assert fetched.read_bytes().startswith(b"RIFF")
 
 
+def test_a_file_kept_with_retain_stays_where_it_was_made(backend):
+    files = store()
+    local = scratch_file("made.mp3", b"ID3" + b"y" * 100)
+    files.keep("outputs/job-1/vocals.mp3", local, retain=True)
+    assert local.read_bytes() == b"ID3" + b"y" * 100
+    with files.local_copy("outputs/job-1/vocals.mp3") as copy:
+        assert copy.read_bytes() == local.read_bytes()
+
+
 def test_a_missing_key_says_so(backend):
     files = store()
     assert not files.exists("outputs/none/vocals.wav")
@@ -97,7 +106,7 @@ def test_on_s3_a_download_is_a_short_lived_presigned_url_that_names_the_file(
 
 
 def test_on_the_filesystem_there_is_no_url_django_sends_the_file(settings):
-    assert settings.STORAGE_BACKEND == "filesystem"
+    settings.STORAGE_BACKEND = "filesystem"
     url = store().download_url(
         "outputs/j/vocals.mp3",
         filename="x.mp3",
