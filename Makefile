@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TINY_MODELS := var/tiny-models
 
-.PHONY: run test lint format check typecheck audit bench install install-dev vendor tiny-models up down clean
+.PHONY: run test test-s3 lint format check typecheck audit bench install install-dev vendor tiny-models up down clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -79,6 +79,15 @@ typecheck: install-dev
 test: install-dev lint check typecheck
 	$(VENV)/bin/pytest
 	$(PY) scripts/test_embedded.py
+	$(MAKE) --no-print-directory test-s3
+
+# The suites that store or read stored files, again with STORAGE_BACKEND=s3:
+# one bucket of a local S3-compatible server (moto's) for the run, as a
+# deployment beyond one machine keeps its files (tests/conftest.py).
+S3_SUITES := tests/accounts tests/api tests/browser tests/client tests/cms \
+	tests/faults tests/jobs tests/mixes tests/security tests/webhooks
+test-s3: install-dev
+	MUXMINUS_TEST_STORAGE=s3 $(VENV)/bin/pytest $(S3_SUITES)
 
 # Known vulnerabilities in the exact pins (PyPI's advisory feed, through pip-audit).
 # --strict: a pin that could not be looked up fails the audit instead of passing it.
