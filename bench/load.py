@@ -564,7 +564,9 @@ class User(threading.Thread):
                 self.active[job_id] = (record, now + self.opts.poll)
 
     def download(self, record: JobRecord) -> None:
-        response = self.request("GET", f"/api/v1/jobs/{record.id}/download/")
+        # On s3 a redirect to the bucket (httpx drops the token on the way).
+        url = f"/api/v1/jobs/{record.id}/download/"
+        response = self.request("GET", url, follow_redirects=True)
         if response is not None and response.status_code == 200:
             if response.content[:2] == b"PK":
                 record.zip_bytes = len(response.content)

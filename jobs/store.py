@@ -103,6 +103,17 @@ def store() -> FileStore:
     return FilesystemStore(Path(settings.SHARED_ROOT))
 
 
+def store_warm() -> None:
+    """Build the store's client before a process forks its workers. On s3 that
+    is boto3's session and its S3 model (about a second of CPU, which every
+    RQ work horse would otherwise pay again at its first stored file, and a
+    freed slot would wait for). No request is made, so no connection is
+    shared across the fork."""
+    files = store()
+    if isinstance(files, S3Store):
+        files.client_build()
+
+
 def is_shared_folder() -> bool:
     """True when SHARED_ROOT itself holds the stored files (filesystem backend)."""
     return settings.STORAGE_BACKEND != "s3"
@@ -226,6 +237,10 @@ class S3Store:
             # SigV4: the only signature R2 and the newer AWS regions accept.
             signature_version="s3v4",
         )
+
+    def client_build(self) -> None:
+        """django-storages builds its boto3 resource on first use, per thread."""
+        self._storage.bucket  # noqa: B018 - the property builds the resource
 
     @property
     def _client(self) -> Any:

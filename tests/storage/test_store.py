@@ -1,6 +1,7 @@
 """jobs/store.py on both backends: the filesystem under SHARED_ROOT, and a
 bucket of a real S3-compatible server over HTTP (devtools/s3_server.py)."""
 
+import os
 import time
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from jobs.store import StoredFileMissing, store
+from jobs.store import StoredFileMissing, store, store_warm
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -46,6 +47,21 @@ def test_a_file_kept_with_retain_stays_where_it_was_made(backend):
     assert local.read_bytes() == b"ID3" + b"y" * 100
     with files.local_copy("outputs/job-1/vocals.mp3") as copy:
         assert copy.read_bytes() == local.read_bytes()
+
+
+def test_a_warmed_s3_client_is_the_one_a_forked_work_horse_uses(s3_bucket):
+    """rqworkers warms the store before forking: a work horse (forked per job)
+    then uses the client already built instead of paying a second for one."""
+    store_warm()
+    built = id(store()._client)  # type: ignore[attr-defined]
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, str(id(store()._client)).encode())  # type: ignore[attr-defined]
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert int(os.read(read, 64)) == built
 
 
 def test_a_missing_key_says_so(backend):

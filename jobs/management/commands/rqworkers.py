@@ -26,6 +26,7 @@ from django_rq.queues import get_queues
 from rq.worker_pool import WorkerPool
 
 from jobs import hosts, stemworker
+from jobs.store import store_warm
 
 QUEUES = ("stems", "default")
 FALLBACK_SLOTS = 1
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             queues=queues, connection=queues[0].connection, num_workers=count
         )
         connections.close_all()  # none shared with the forked workers
+        store_warm()  # built once here, inherited by every work horse
         try:
             pool.start(burst=False)
         finally:
