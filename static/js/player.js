@@ -6,6 +6,7 @@
 const DRIFT = 0.06; // seconds a stem may drift from the first before it is moved
 const SKIP = 5; // seconds per arrow key
 const READY_TIMEOUT = 15000;
+const RECONNECT_PAUSE = 10000; // ms between two reloads of one stem after an error
 
 export function formatTime(seconds) {
   const s = Math.max(0, Math.floor(seconds || 0));
@@ -127,6 +128,7 @@ export class Player {
         }
       });
     }
+    for (const audio of this.stemAudios) this.keepConnected(audio);
     if (this.stemAudios[0]) this.stemAudios[0].addEventListener("ended", () => this.stop());
     this.playButton.addEventListener("click", () => this.toggle());
     this.seekInput.max = String(this.duration || 0);
@@ -192,6 +194,26 @@ export class Player {
       return true;
     }
     return false;
+  }
+
+  // On object storage a stem's link redirects to a presigned URL that works
+  // for a few minutes, and the browser asks that URL for the rest of the file:
+  // a stem left paused past it fails at its next range. Loading it again goes
+  // through our link (a fresh URL), and it carries on where the player is. At
+  // most once per RECONNECT_PAUSE, so a stem that is really gone stays failed.
+  keepConnected(audio) {
+    audio.addEventListener("error", () => {
+      const error = audio.error;
+      const now = Date.now();
+      if (!error || error.code === MediaError.MEDIA_ERR_ABORTED) return;
+      if (now - (audio.reconnectedAt || 0) < RECONNECT_PAUSE) return;
+      audio.reconnectedAt = now;
+      audio.addEventListener("loadedmetadata", () => {
+        audio.currentTime = this.position;
+        if (this.playing && this.audios.includes(audio)) audio.play().catch(() => {});
+      }, { once: true });
+      audio.load();
+    });
   }
 
   async toggle() {

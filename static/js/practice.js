@@ -260,6 +260,7 @@ export class Practice {
     if (!this.keyAudio) {
       this.keyAudio = new Audio();
       this.keyAudio.addEventListener("ended", () => player.stop());
+      player.keepConnected(this.keyAudio);
     }
     this.keyAudio.src = source;
     this.keyAudio.preload = "auto";
