@@ -297,8 +297,8 @@ AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default="") or None
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default="") or None
 # How long a presigned download link works: long enough to start a download or
 # a stream, short enough not to be shared. A browser asks the link it was sent
-# on to for a stem's later ranges: a long stem left paused past this may need
-# its page reloaded.
+# on to for a stem's later ranges: when that has expired, the player loads the
+# stem again through us (static/js/player.js, keepConnected).
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
 
 # --- Webhooks (webhooks/) ----------------------------------------------------
