@@ -12,7 +12,7 @@ from enum import Enum
 from django.conf import settings
 from django.utils import timezone
 
-from jobs import budget, hosts, lifecycle, messages, turns
+from jobs import budget, hosts, lifecycle, messages, storage, turns
 from jobs.models import Job
 from jobs.stemworker import SeparationStatus
 
@@ -77,6 +77,7 @@ def _reap_one(job: Job, *, overdue: bool) -> Verdict:
             adopted = False  # failed below, its credit back
         if adopted:
             client.discard(separation_id)
+            storage.scratch_clean(job)  # what its worker would have emptied
             logger.warning("adopted job %s: its worker died, its stems did not", job.pk)
             return Verdict.ADOPTED
     if not lifecycle.job_fail(job=job, message=messages.STOPPED_RESPONDING):
@@ -89,4 +90,5 @@ def _reap_one(job: Job, *, overdue: bool) -> Verdict:
     # The stemworker may still be running it for a worker that is gone.
     if here:
         client.discard(separation_id)
+        storage.scratch_clean(job)
     return Verdict.FAILED

@@ -48,6 +48,7 @@ def finished_job(user, stems=("vocals", "no_vocals"), seconds=1.0, **fields) -> 
         (name, write_song(work / f"{name}.wav", seconds=seconds)) for name in stems
     ]
     assert job_collect(job=job, stems=paths)
+    storage.scratch_clean(job)  # as the pipeline does once the job has ended
     job.refresh_from_db()
     return job
 
