@@ -26,6 +26,7 @@ from jobs.store import is_shared_folder
 from tests.helpers.accounts import signed_up_user
 from tests.helpers.audio import song_bytes
 from tests.helpers.faults import FlakyTcpProxy, database_url, wait_until
+from tests.helpers.jobs import local_files
 from tests.helpers.stored import bucket_keys, shared_files
 
 pytestmark = pytest.mark.timeout(300)
@@ -96,6 +97,13 @@ def assert_books_balanced(*people) -> None:  # type: ignore[no-untyped-def]
     for path in shared_files():
         folder, owner, *_ = path.relative_to(settings.SHARED_ROOT).parts
         assert (folder, owner in kept) == ("outputs", True), f"left behind: {path}"
+    if not is_shared_folder():  # on s3 the scratch keeps no input or stem of it
+        left = [
+            path
+            for path in local_files()
+            if path.relative_to(settings.SHARED_ROOT).parts[0] in ("uploads", "outputs")
+        ]
+        assert left == [], "left in the scratch"
 
 
 def test_a_worker_killed_mid_job(baseline, stemworker, rq_workers, settings, tmp_path):
@@ -169,9 +177,12 @@ def test_the_stemworker_lost_mid_job(
         wait_until(all_ended, 180, "the job to end")
     else:
         wait_until(lambda: not Job.objects.active().exists(), 180, "the job to end")
-        # Its work folder stays until the stemworker would have cleaned it up;
-        # the sweeper removes it once the grace period has passed.
-        assert len(scratch_left()) == 1
+        # Its work folder stays until the stemworker would have cleaned it up
+        # (the worker empties the rest just after the job ended); the sweeper
+        # removes it once the grace period has passed.
+        wait_until(lambda: len(scratch_left()) == 1, 60, "the worker to tidy up")
+        [left] = scratch_left()
+        assert left.parent == settings.SHARED_ROOT / "work"
         later = time.time() + storage.SWEEP_GRACE_SECONDS + 1
         assert storage.shared_volume_sweep(now=later) == 1
     job.refresh_from_db()
