@@ -21,27 +21,33 @@ def test_on_the_filesystem_media_comes_from_the_site_alone(settings) -> None:  #
 
 
 @pytest.mark.django_db
-def test_on_an_s3_compatible_store_media_may_come_from_its_endpoint(settings) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("endpoint", "region", "bucket_origins"),
+    [
+        (  # any S3-compatible store: its endpoint, path- or virtual-hosted style
+            "https://storage.example.net:9000/",
+            "",
+            [
+                "https://storage.example.net:9000",
+                "https://stems.storage.example.net:9000",
+            ],
+        ),
+        (  # AWS itself: the bucket's own host names alone
+            "",
+            "eu-west-1",
+            [
+                "https://stems.s3.amazonaws.com",
+                "https://stems.s3.eu-west-1.amazonaws.com",
+            ],
+        ),
+    ],
+    ids=["s3-compatible", "aws"],
+)
+def test_on_s3_media_may_come_from_the_bucket(  # type: ignore[no-untyped-def]
+    settings, endpoint, region, bucket_origins
+) -> None:
     settings.STORAGE_BACKEND = "s3"
-    settings.AWS_S3_ENDPOINT_URL = "https://storage.example.net:9000/"
     settings.AWS_STORAGE_BUCKET_NAME = "stems"
-    assert media_sources(Client()) == [
-        "'self'",
-        "blob:",
-        "https://storage.example.net:9000",
-        "https://stems.storage.example.net:9000",
-    ]
-
-
-@pytest.mark.django_db
-def test_on_aws_media_may_come_from_the_bucket_alone(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.STORAGE_BACKEND = "s3"
-    settings.AWS_S3_ENDPOINT_URL = ""
-    settings.AWS_STORAGE_BUCKET_NAME = "stems"
-    settings.AWS_S3_REGION_NAME = "eu-west-1"
-    assert media_sources(Client()) == [
-        "'self'",
-        "blob:",
-        "https://stems.s3.amazonaws.com",
-        "https://stems.s3.eu-west-1.amazonaws.com",
-    ]
+    settings.AWS_S3_ENDPOINT_URL = endpoint
+    settings.AWS_S3_REGION_NAME = region
+    assert media_sources(Client()) == ["'self'", "blob:", *bucket_origins]
