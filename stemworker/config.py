@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     torch_threads_per_job: int | None = Field(
         default=None, ge=1, le=256, validation_alias="STEMWORKER_TORCH_THREADS"
     )
+    # demucs' -j on the CPU: chunks of a song separated at once, 0: one by one.
+    segment_workers: int | None = Field(
+        default=None, ge=0, le=64, validation_alias="STEMWORKER_SEGMENT_WORKERS"
+    )
     demucs_device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", validation_alias="DEMUCS_DEVICE"
     )
@@ -88,6 +92,7 @@ class Settings(BaseSettings):
         "demucs_repo",
         "max_concurrent_jobs",
         "torch_threads_per_job",
+        "segment_workers",
         "demucs_segment",
         "demucs_overlap",
         "model_cache",
@@ -118,7 +123,10 @@ class Settings(BaseSettings):
     def capacity(self) -> Capacity:
         """Slots, torch threads and device: as set, else chosen from the machine."""
         return for_this_machine(
-            self.demucs_device, self.max_concurrent_jobs, self.torch_threads_per_job
+            self.demucs_device,
+            self.max_concurrent_jobs,
+            self.torch_threads_per_job,
+            self.segment_workers,
         )
 
 

@@ -210,10 +210,14 @@ def _base_argv(settings: Settings) -> list[str]:
 
 
 def _device_argv(settings: Settings) -> list[str]:
-    """Device, segment and overlap: demucs' own defaults unless set."""
+    """Device, segment workers, segment and overlap: demucs' own defaults
+    unless set or chosen (stemworker/capacity.py)."""
     argv: list[str] = []
     if settings.demucs_device != "auto":
         argv += ["-d", settings.demucs_device]
+    capacity = settings.capacity
+    if capacity.device == "cpu" and capacity.segment_workers:
+        argv += ["-j", str(capacity.segment_workers)]
     if settings.demucs_segment is not None:
         argv += ["--segment", str(settings.demucs_segment)]
     if settings.demucs_overlap is not None:

@@ -35,6 +35,9 @@ def fake_env(monkeypatch: pytest.MonkeyPatch, shared_root: Path) -> dict[str, st
         "SHARED_ROOT": str(shared_root),
         "DEMUCS_MODELS": "htdemucs,htdemucs_6s",
         "MAX_CONCURRENT_JOBS": "1",
+        # The argv the fake CLI records must not depend on this machine's cores
+        # (test_capacity covers the rule and -j reaching demucs).
+        "STEMWORKER_SEGMENT_WORKERS": "0",
         "STEMWORKER_WARMUP": "false",
         "STEMWORKER_ENTRY_POINT": f"{FAKE_CLI}:main",
     }

@@ -25,6 +25,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--filename")
     parser.add_argument("--two-stems", dest="stem")
     parser.add_argument("-d", "--device")
+    parser.add_argument("-j", "--jobs", type=int)
     parser.add_argument("--mp3", action="store_true")
     parser.add_argument("--flac", action="store_true")
     parser.add_argument("--float32", action="store_true")

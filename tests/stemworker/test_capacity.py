@@ -23,6 +23,7 @@ from devtools.stemworker_process import (
 from stemworker.capacity import (
     JOB_MEMORY_BYTES,
     RESERVED_MEMORY_BYTES,
+    SEGMENT_MEMORY_BYTES,
     CapacityError,
     available_memory,
     choose,
@@ -39,33 +40,67 @@ def test_on_two_cores_two_jobs_of_one_thread() -> None:
         device="auto", slots=None, threads=None, cores=2, memory=22 * GB, gpus=[]
     )
     assert (capacity.slots, capacity.threads, capacity.device) == (2, 1, "cpu")
+    assert capacity.segment_workers == 0  # one core each: demucs' own run
     assert "2 core(s)" in capacity.reason and "one job per core" in capacity.reason
 
 
 def test_memory_bounds_the_jobs_and_the_cores_are_shared_out() -> None:
+    """Three jobs fit; the spare half GB holds no second chunk, so each job's
+    five cores are torch threads."""
     memory = RESERVED_MEMORY_BYTES + 3 * JOB_MEMORY_BYTES + GB // 2
     capacity = choose(
         device="cpu", slots=None, threads=None, cores=16, memory=memory, gpus=[]
     )
-    assert (capacity.slots, capacity.threads) == (3, 5)
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (3, 5, 0)
+
+
+def test_a_jobs_spare_cores_become_segment_workers_as_memory_allows() -> None:
+    # Memory for one job and one more chunk: two workers of eight threads.
+    memory = RESERVED_MEMORY_BYTES + JOB_MEMORY_BYTES + SEGMENT_MEMORY_BYTES + GB // 2
+    capacity = choose(
+        device="cpu", slots=None, threads=None, cores=16, memory=memory, gpus=[]
+    )
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (1, 8, 2)
+    # Two jobs by hand and memory to spare: a worker per core, one thread each.
+    capacity = choose(
+        device="cpu", slots=2, threads=None, cores=16, memory=64 * GB, gpus=[]
+    )
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (2, 1, 8)
+    # Plenty of memory and no setting: a job per core, no spare cores at all.
+    capacity = choose(
+        device="cpu", slots=None, threads=None, cores=16, memory=64 * GB, gpus=[]
+    )
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (16, 1, 0)
 
 
 def test_a_small_machine_still_runs_one_job() -> None:
     capacity = choose(
         device="cpu", slots=None, threads=None, cores=4, memory=GB, gpus=[]
     )
-    assert (capacity.slots, capacity.threads) == (1, 4)
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (1, 4, 0)
 
 
 def test_settings_win_over_the_rule() -> None:
     capacity = choose(
         device="cpu", slots=1, threads=None, cores=2, memory=22 * GB, gpus=[]
     )
-    assert (capacity.slots, capacity.threads) == (1, 2)
+    # One job on two cores: two chunks at once, one thread each.
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (1, 1, 2)
     assert "MAX_CONCURRENT_JOBS=1" in capacity.reason
     capacity = choose(device="cpu", slots=3, threads=2, cores=2, memory=None, gpus=[])
-    assert (capacity.slots, capacity.threads) == (3, 2)
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (3, 2, 0)
     assert "STEMWORKER_TORCH_THREADS=2" in capacity.reason
+    capacity = choose(
+        device="cpu",
+        slots=1,
+        threads=None,
+        cores=8,
+        memory=None,
+        gpus=[],
+        segment_workers=3,
+    )
+    assert (capacity.slots, capacity.threads, capacity.segment_workers) == (1, 2, 3)
+    assert "STEMWORKER_SEGMENT_WORKERS=3" in capacity.reason
 
 
 def test_one_job_per_gpu_two_where_its_memory_holds_two() -> None:
@@ -165,16 +200,17 @@ def test_the_stemworker_logs_what_it_chose(tmp_path: Path) -> None:
         tmp_path, {"STEMWORKER_WARMUP": "false", "DEMUCS_DEVICE": "cpu"}
     )
     chosen = re.search(
-        r"capacity: (\d+) slot\(s\) x (\d+) torch thread\(s\) on cpu "
+        r"capacity: (\d+) slot\(s\) x (\d+) torch thread\(s\) on cpu, "
+        r"(\d+) segment worker\(s\) each "
         r"\((\d+) core\(s\), [\d.]+ GB available: one job per core",
         log,
     )
     assert chosen is not None, log
-    logged, threads, cores = map(int, chosen.groups())
+    logged, threads, workers, cores = map(int, chosen.groups())
     assert logged == slots
     assert cores == usable_cores()
     assert 1 <= logged <= cores
-    assert threads == max(1, cores // logged)
+    assert threads * max(1, workers) == max(1, cores // logged)
 
 
 @pytest.mark.skipif(
@@ -201,6 +237,18 @@ def test_segment_and_overlap_reach_demucs(
     ]  # fmt: skip
 
 
+def test_segment_workers_reach_demucs(
+    make_client: Callable[..., TestClient], shared_root: Path
+) -> None:
+    client = make_client(STEMWORKER_SEGMENT_WORKERS="3", DEMUCS_DEVICE="cpu")
+    song = write_wav(shared_root / "uploads" / "s" / "input.wav", seconds=0.1)
+    payload = {"id": "seg", "input_path": str(song), "model": "htdemucs"}
+    assert client.post("/separations", json=payload, headers=AUTH).status_code == 202
+    assert wait_done(client, "seg")["status"] == "succeeded"
+    argv = json.loads((shared_root / "work" / "seg" / "argv.json").read_text())
+    assert argv[argv.index("-j") : argv.index("-j") + 2] == ["-j", "3"]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("DEMUCS_SEGMENT", "8"), ("DEMUCS_OVERLAP", "1"), ("MAX_CONCURRENT_JOBS", "0")],
@@ -218,6 +266,7 @@ def test_settings_out_of_range_are_refused(
     [
         "MAX_CONCURRENT_JOBS",
         "STEMWORKER_TORCH_THREADS",
+        "STEMWORKER_SEGMENT_WORKERS",
         "STEMWORKER_MODEL_CACHE",
         "DEMUCS_SEGMENT",
         "DEMUCS_OVERLAP",
@@ -232,6 +281,7 @@ def test_an_empty_setting_means_its_default(
     field = {
         "MAX_CONCURRENT_JOBS": "max_concurrent_jobs",
         "STEMWORKER_TORCH_THREADS": "torch_threads_per_job",
+        "STEMWORKER_SEGMENT_WORKERS": "segment_workers",
         "STEMWORKER_MODEL_CACHE": "model_cache",
         "DEMUCS_SEGMENT": "demucs_segment",
         "DEMUCS_OVERLAP": "demucs_overlap",
