@@ -5,6 +5,10 @@ policy (jobs/runner/client.py). The web side uses it directly for the two
 calls that need no policy: listing models and stopping a cancelled job.
 """
 
+import functools
+import os
+import ssl
+import threading
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,6 +19,11 @@ from django.conf import settings
 READ_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 3.0
 TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+# No connection outlives its request: nothing stale to reuse after the
+# stemworker closed it, nothing shared with a forked child.
+_LIMITS = httpx.Limits(max_keepalive_connections=0)
+_clients: dict[int, httpx.Client] = {}
+_clients_lock = threading.Lock()
 
 
 class SeparationStatus(StrEnum):
@@ -58,11 +67,35 @@ class SeparationRequest:
     timeout_seconds: int
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings every client shares, forks included: building them
+    reads certifi's bundle, about 35 ms of CPU, which a one-off httpx.request
+    paid on every call (three per job start, while the cores are busiest)."""
+    return httpx.create_ssl_context()
+
+
+def _client() -> httpx.Client:
+    """This process's client: a forked RQ work horse builds its own."""
+    pid = os.getpid()
+    with _clients_lock:
+        client = _clients.get(pid)
+        if client is None:
+            client = httpx.Client(verify=_tls(), limits=_LIMITS, timeout=TIMEOUT)
+            _clients[pid] = client
+        return client
+
+
+def client_warm() -> None:
+    """Build the shared TLS settings now, before the RQ workers fork."""
+    _tls()
+
+
 def _request(method: str, path: str, **kwargs: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {settings.STEMWORKER_TOKEN}"}
     kwargs.setdefault("timeout", TIMEOUT)
     try:
-        response = httpx.request(
+        response = _client().request(
             method,
             settings.STEMWORKER_URL.rstrip("/") + path,
             headers=headers,

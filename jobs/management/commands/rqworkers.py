@@ -63,6 +63,7 @@ class Command(BaseCommand):
         )
         connections.close_all()  # none shared with the forked workers
         store_warm()  # built once here, inherited by every work horse
+        stemworker.client_warm()  # the same for the stemworker client's TLS settings
         try:
             pool.start(burst=False)
         finally:
