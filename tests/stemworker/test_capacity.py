@@ -222,31 +222,24 @@ def test_cuda_on_a_machine_without_a_gpu_does_not_start(tmp_path: Path) -> None:
     assert "stemworker cannot start: DEMUCS_DEVICE=cuda, but no NVIDIA device" in log
 
 
-def test_segment_and_overlap_reach_demucs(
+def test_device_segment_workers_segment_and_overlap_reach_demucs(
     make_client: Callable[..., TestClient], shared_root: Path
 ) -> None:
     """Through the fake CLI, which records the argv it was given."""
-    client = make_client(DEMUCS_SEGMENT="5", DEMUCS_OVERLAP="0.1")
+    client = make_client(
+        DEMUCS_DEVICE="cpu",
+        STEMWORKER_SEGMENT_WORKERS="3",
+        DEMUCS_SEGMENT="5",
+        DEMUCS_OVERLAP="0.1",
+    )
     song = write_wav(shared_root / "uploads" / "s" / "input.wav", seconds=0.1)
     payload = {"id": "seg", "input_path": str(song), "model": "htdemucs"}
     assert client.post("/separations", json=payload, headers=AUTH).status_code == 202
     assert wait_done(client, "seg")["status"] == "succeeded"
     argv = json.loads((shared_root / "work" / "seg" / "argv.json").read_text())
-    assert argv[argv.index("--segment") : argv.index("--overlap") + 2] == [
-        "--segment", "5", "--overlap", "0.1",
+    assert argv[argv.index("-d") : argv.index("--overlap") + 2] == [
+        "-d", "cpu", "-j", "3", "--segment", "5", "--overlap", "0.1",
     ]  # fmt: skip
-
-
-def test_segment_workers_reach_demucs(
-    make_client: Callable[..., TestClient], shared_root: Path
-) -> None:
-    client = make_client(STEMWORKER_SEGMENT_WORKERS="3", DEMUCS_DEVICE="cpu")
-    song = write_wav(shared_root / "uploads" / "s" / "input.wav", seconds=0.1)
-    payload = {"id": "seg", "input_path": str(song), "model": "htdemucs"}
-    assert client.post("/separations", json=payload, headers=AUTH).status_code == 202
-    assert wait_done(client, "seg")["status"] == "succeeded"
-    argv = json.loads((shared_root / "work" / "seg" / "argv.json").read_text())
-    assert argv[argv.index("-j") : argv.index("-j") + 2] == ["-j", "3"]
 
 
 @pytest.mark.parametrize(
